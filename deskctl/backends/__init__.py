@@ -1,0 +1,42 @@
+"""Backend registry: the built-ins plus plugins from the ``deskctl.backends`` entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from deskctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from deskctl.backends.base import Backend
+    from deskctl.config import Config
+
+Factory = Callable[["Config"], "Backend"]
+
+
+def _local(config: Config) -> Backend:
+    from deskctl.backends.local import LocalBackend
+
+    return LocalBackend(config.local_path, config.user)
+
+
+BUILTINS: dict[str, Factory] = {"local": _local}
+
+
+def available() -> dict[str, Any]:
+    """Built-ins, then plugins (a plugin cannot shadow a built-in)."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, Any] = {ep.name: ep for ep in entry_points(group="deskctl.backends")}
+    found.update(BUILTINS)
+    return found
+
+
+def make_backend(config: Config) -> Backend:
+    factories = available()
+    entry = factories.get(config.backend)
+    if entry is None:
+        raise ConfigError(f"unknown backend {config.backend!r} (available: "
+                          f"{', '.join(sorted(factories))}; from {config.sources['backend']})")
+    factory = entry if callable(entry) and config.backend in BUILTINS else entry.load()
+    return factory(config)

@@ -1,0 +1,151 @@
+"""The backend interface: a CRM facet, a Desk facet bound to one portal, and portal access.
+
+Vocabulary: a *module* is a CRM module (Contacts, Accounts, ...); a *kind* is a Desk
+collection (contacts, accounts, tickets). Ids are strings. Times are ISO 8601 UTC.
+Writes take batches and answer one WriteResult per record, so one bad record never fails
+the others. Errors are deskctl errors (NotFound, ValidationError, AuthError, BackendError,
+Unsupported). Services use only this module, never a concrete backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+from deskctl.models.people import Agent, CrmUser, Portal
+from deskctl.models.records import ModuleMeta, Record, Tombstone, WriteResult
+from deskctl.models.tickets import TicketEvent
+
+DESK_KINDS = ("contacts", "accounts", "tickets")
+
+
+class CrmApi(ABC):
+    """Zoho CRM as the integration sees it."""
+
+    #: records per write call (Zoho CRM: 100)
+    write_batch = 100
+
+    @abstractmethod
+    def users(self) -> list[CrmUser]: ...
+
+    @abstractmethod
+    def current_user(self) -> CrmUser:
+        """The acting user (local: --as/config/sandbox owner; zoho: the token's owner)."""
+
+    @abstractmethod
+    def modules(self) -> list[ModuleMeta]: ...
+
+    def module(self, name: str) -> ModuleMeta:
+        from deskctl.errors import NotFound
+
+        for meta in self.modules():
+            if meta.api_name.lower() == name.lower():
+                return meta
+        names = ", ".join(m.api_name for m in self.modules())
+        raise NotFound(f"unknown CRM module {name!r} (modules: {names})")
+
+    @abstractmethod
+    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
+        """Records of a module, oldest modification first; ``modified_since`` inclusive."""
+
+    @abstractmethod
+    def get_record(self, module: str, record_id: str) -> Record: ...
+
+    @abstractmethod
+    def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def update_records(self, module: str,
+                       updates: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def deleted_records(self, module: str, since: str | None = None) -> list[Tombstone]:
+        """Tombstones of deleted records, oldest first; ``since`` inclusive."""
+
+    @abstractmethod
+    def desk_tab_visible(self) -> bool: ...
+
+    @abstractmethod
+    def set_desk_tab(self, visible: bool) -> None: ...
+
+
+class DeskApi(ABC):
+    """Zoho Desk for one portal (organization)."""
+
+    #: Desk writes one record per call; this many may run at once
+    concurrency = 4
+
+    def __init__(self, portal_id: str) -> None:
+        self.portal_id = portal_id
+
+    @abstractmethod
+    def agents(self) -> list[Agent]: ...
+
+    @abstractmethod
+    def invite_agent(self, email: str, name: str, role: str) -> Agent:
+        """Invite a user as an agent; the invitation goes out by mail."""
+
+    @abstractmethod
+    def set_agent_role(self, email: str, role: str) -> Agent: ...
+
+    @abstractmethod
+    def departments(self) -> list[dict[str, str]]: ...
+
+    @abstractmethod
+    def fields(self, kind: str) -> ModuleMeta: ...
+
+    @abstractmethod
+    def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]: ...
+
+    @abstractmethod
+    def get_record(self, kind: str, record_id: str) -> Record: ...
+
+    @abstractmethod
+    def create_record(self, kind: str, data: dict[str, Any]) -> Record: ...
+
+    @abstractmethod
+    def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record: ...
+
+    @abstractmethod
+    def delete_record(self, kind: str, record_id: str) -> None: ...
+
+    @abstractmethod
+    def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]: ...
+
+    @abstractmethod
+    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
+        """Everything that happened on a ticket, oldest first."""
+
+    @abstractmethod
+    def add_ticket_event(self, ticket_id: str, kind: str, author: str,
+                         data: dict[str, Any]) -> TicketEvent:
+        """Record a reply, forward, comment, attachment or rating (kinds: EVENT_KINDS)."""
+
+
+class Backend(ABC):
+    name: str = ""
+
+    @property
+    @abstractmethod
+    def crm(self) -> CrmApi: ...
+
+    @abstractmethod
+    def portals(self) -> list[Portal]:
+        """Desk portals the acting user administers."""
+
+    @abstractmethod
+    def create_portal(self, name: str) -> Portal: ...
+
+    @abstractmethod
+    def portal_for_zsc_key(self, admin_email: str, zsc_key: str) -> Portal:
+        """The portal of ``admin_email`` if ``zsc_key`` is its key; AuthError otherwise."""
+
+    @abstractmethod
+    def desk(self, portal_id: str) -> DeskApi: ...
+
+    def close(self) -> None:
+        """Release connections; called once when the command ends."""

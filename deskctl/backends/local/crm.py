@@ -1,0 +1,137 @@
+"""The simulated Zoho CRM: users, modules with field metadata, records, the Desk tab."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from deskctl.backends.base import CrmApi
+from deskctl.backends.local.db import CRM_SCOPE, SandboxDb
+from deskctl.backends.local.metadata import CRM_MODULES
+from deskctl.errors import NotFound, ValidationError
+from deskctl.models.people import CrmUser
+from deskctl.models.records import ModuleMeta, Record, Tombstone, WriteResult, validate
+
+
+def empty_sandbox() -> NotFound:
+    return NotFound("the sandbox has no CRM users yet: run 'deskctl sandbox seed' first")
+
+
+class LocalCrm(CrmApi):
+    def __init__(self, db: SandboxDb, acting_email: str | None) -> None:
+        self.db = db
+        self.acting_email = acting_email
+
+    def users(self) -> list[CrmUser]:
+        rows = self.db.conn.execute("SELECT * FROM crm_users ORDER BY rowid").fetchall()
+        return [CrmUser(r["id"], r["email"], r["name"], r["profile"], r["status"]) for r in rows]
+
+    def user(self, email: str) -> CrmUser | None:
+        return next((u for u in self.users() if u.email.lower() == email.lower()), None)
+
+    def current_user(self) -> CrmUser:
+        users = self.users()
+        if not users:
+            raise empty_sandbox()
+        if self.acting_email:
+            user = self.user(self.acting_email)
+            if user is None:
+                raise NotFound(f"{self.acting_email} is not a CRM user of the sandbox "
+                               "(see 'deskctl users list' or 'deskctl sandbox info')")
+            return user
+        owner = self.db.meta("owner")
+        return next((u for u in users if u.email == owner), users[0])
+
+    def modules(self) -> list[ModuleMeta]:
+        return list(CRM_MODULES)
+
+    def _kind(self, module: str) -> str:
+        return self.module(module).api_name
+
+    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
+        return self.db.records(CRM_SCOPE, self._kind(module), modified_since)
+
+    def get_record(self, module: str, record_id: str) -> Record:
+        kind = self._kind(module)
+        record = self.db.record(CRM_SCOPE, kind, record_id)
+        if record is None:
+            raise NotFound(f"no {kind} record with id {record_id}")
+        return record
+
+    def _problems(self, meta: ModuleMeta, data: dict[str, Any], partial: bool) -> list[str]:
+        problems = [reason for _f, reason in validate(meta, data, partial=partial)]
+        for fmeta in meta.fields:
+            value = data.get(fmeta.api_name)
+            if fmeta.type == "lookup" and value and isinstance(value, str) and fmeta.lookup \
+                    and self.db.record(CRM_SCOPE, fmeta.lookup, value) is None:
+                problems.append(f"{fmeta.api_name}: no {fmeta.lookup} record with id {value}")
+        return problems
+
+    def _result(self, problems: list[str], write: Any) -> WriteResult:
+        if problems:
+            field = problems[0].split(":")[0] if ":" in problems[0] else None
+            return WriteResult(False, error="; ".join(problems), field=field)
+        return WriteResult(True, id=write())
+
+    def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:
+        meta = self.module(module)
+        results = []
+        with self.db.write():
+            for data in records:
+                clean = {k: v for k, v in data.items() if v is not None}
+                results.append(self._result(
+                    self._problems(meta, clean, partial=False),
+                    lambda clean=clean: self.db.insert(CRM_SCOPE, meta.api_name, clean).id))
+        return results
+
+    def update_records(self, module: str,
+                       updates: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
+        meta = self.module(module)
+        results = []
+        with self.db.write():
+            for record_id, changes in updates:
+                record = self.db.record(CRM_SCOPE, meta.api_name, record_id)
+                if record is None:
+                    results.append(WriteResult(False, id=record_id,
+                                               error=f"no {meta.api_name} record with id "
+                                                     f"{record_id}"))
+                    continue
+                merged = {k: v for k, v in {**record.data, **changes}.items() if v is not None}
+                results.append(self._result(
+                    self._problems(meta, changes, partial=True),
+                    lambda r=record, m=merged: self.db.replace(CRM_SCOPE, meta.api_name, r, m).id))
+        return results
+
+    def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
+        kind = self._kind(module)
+        results = []
+        with self.db.write():
+            for record_id in ids:
+                if self.db.record(CRM_SCOPE, kind, record_id) is None:
+                    results.append(WriteResult(False, id=record_id,
+                                               error=f"no {kind} record with id {record_id}"))
+                else:
+                    self.db.remove(CRM_SCOPE, kind, record_id)
+                    results.append(WriteResult(True, id=record_id))
+        return results
+
+    def deleted_records(self, module: str, since: str | None = None) -> list[Tombstone]:
+        return [Tombstone(i, t) for i, t in self.db.tombstones(CRM_SCOPE, self._kind(module),
+                                                               since)]
+
+    def desk_tab_visible(self) -> bool:
+        return bool(self.db.meta("desk_tab", True))
+
+    def set_desk_tab(self, visible: bool) -> None:
+        self.db.set_meta("desk_tab", visible)
+
+
+def raise_first(results: list[WriteResult]) -> str:
+    """The id of a single-record write, or its error raised as ValidationError/NotFound."""
+    result = results[0]
+    if result.ok and result.id:
+        return result.id
+    message = result.error or "rejected"
+    if message.startswith("no "):
+        raise NotFound(message)
+    raise ValidationError(message, field=result.field)

@@ -1,0 +1,171 @@
+"""The sandbox file: schema, Zoho-like ids, JSON records with times and tombstones."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from deskctl import clock
+from deskctl.models.records import Record
+from deskctl.sqlitefile import connect
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE crm_users (
+        id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+        profile TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active');
+    CREATE TABLE portals (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        admin_email TEXT NOT NULL COLLATE NOCASE, zsc_key TEXT NOT NULL,
+        created_time TEXT NOT NULL);
+    CREATE TABLE agents (
+        id TEXT PRIMARY KEY, portal_id TEXT NOT NULL REFERENCES portals(id),
+        email TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, role TEXT NOT NULL,
+        status TEXT NOT NULL, invited_time TEXT, activated_time TEXT,
+        UNIQUE (portal_id, email));
+    CREATE TABLE departments (
+        id TEXT PRIMARY KEY, portal_id TEXT NOT NULL REFERENCES portals(id), name TEXT NOT NULL);
+    CREATE TABLE records (
+        scope TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+        created_time TEXT NOT NULL, modified_time TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (scope, kind, id));
+    CREATE INDEX records_modified ON records (scope, kind, modified_time, seq);
+    CREATE TABLE tombstones (
+        scope TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, deleted_time TEXT NOT NULL,
+        seq INTEGER NOT NULL);
+    CREATE INDEX tombstones_time ON tombstones (scope, kind, deleted_time);
+    CREATE TABLE ticket_events (
+        id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, kind TEXT NOT NULL, author TEXT NOT NULL,
+        data TEXT NOT NULL, created_time TEXT NOT NULL, seq INTEGER NOT NULL);
+    CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, seq);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, sent_time TEXT NOT NULL, portal_id TEXT,
+        to_email TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL)
+    """,
+)
+
+CRM_SCOPE = "crm"
+CRM_ID_PREFIX = "5725767"  # Zoho CRM ids: 19 digits
+DESK_ID_PREFIX = "20683300"  # Zoho Desk ids: 18 digits
+
+
+class SandboxDb:
+    """Thin helpers over the sandbox SQLite file; callers hold the rules."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._depth = 0
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path, MIGRATIONS)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; nested calls join the outer one."""
+        conn = self.conn
+        if self._depth:
+            self._depth += 1
+            try:
+                yield conn
+            finally:
+                self._depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                         "SET value = excluded.value", (key, json.dumps(value)))
+
+    def next_seq(self) -> int:
+        """A counter that orders every write (ids and same-second modifications)."""
+        with self.write():
+            value = int(self.meta("seq", 0)) + 1
+            self.set_meta("seq", value)
+        return value
+
+    def new_id(self, side: str) -> str:
+        prefix, width = (CRM_ID_PREFIX, 12) if side == CRM_SCOPE else (DESK_ID_PREFIX, 10)
+        return f"{prefix}{self.next_seq():0{width}d}"
+
+    # generic records: scope is "crm" or a portal id; kind is a module or Desk collection
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> Record:
+        return Record(row["id"], json.loads(row["data"]), row["created_time"],
+                      row["modified_time"])
+
+    def records(self, scope: str, kind: str, modified_since: str | None = None) -> Iterator[Record]:
+        sql = "SELECT * FROM records WHERE scope = ? AND kind = ?"
+        args: list[Any] = [scope, kind]
+        if modified_since:
+            sql += " AND modified_time >= ?"
+            args.append(modified_since)
+        for row in self.conn.execute(sql + " ORDER BY modified_time, seq", args):
+            yield self._record(row)
+
+    def record(self, scope: str, kind: str, record_id: str) -> Record | None:
+        row = self.conn.execute("SELECT * FROM records WHERE scope = ? AND kind = ? AND id = ?",
+                                (scope, kind, record_id)).fetchone()
+        return self._record(row) if row else None
+
+    def insert(self, scope: str, kind: str, data: dict[str, Any], record_id: str | None = None,
+               ) -> Record:
+        with self.write() as conn:
+            now = clock.now_iso()
+            rid = record_id or self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk")
+            conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (scope, kind, rid, json.dumps(data), now, now, self.next_seq()))
+        return Record(rid, data, now, now)
+
+    def replace(self, scope: str, kind: str, record: Record, data: dict[str, Any]) -> Record:
+        """Store new field values; the modified time moves on every write, like Zoho's."""
+        with self.write() as conn:
+            now = clock.now_iso()
+            conn.execute("UPDATE records SET data = ?, modified_time = ?, seq = ? "
+                         "WHERE scope = ? AND kind = ? AND id = ?",
+                         (json.dumps(data), now, self.next_seq(), scope, kind, record.id))
+        return Record(record.id, data, record.created_time, now)
+
+    def remove(self, scope: str, kind: str, record_id: str) -> None:
+        with self.write() as conn:
+            conn.execute("DELETE FROM records WHERE scope = ? AND kind = ? AND id = ?",
+                         (scope, kind, record_id))
+            conn.execute("INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
+                         (scope, kind, record_id, clock.now_iso(), self.next_seq()))
+
+    def tombstones(self, scope: str, kind: str, since: str | None) -> list[tuple[str, str]]:
+        sql = "SELECT id, deleted_time FROM tombstones WHERE scope = ? AND kind = ?"
+        args: list[Any] = [scope, kind]
+        if since:
+            sql += " AND deleted_time >= ?"
+            args.append(since)
+        return [(r[0], r[1]) for r in self.conn.execute(sql + " ORDER BY deleted_time, seq", args)]

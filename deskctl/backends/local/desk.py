@@ -1,0 +1,205 @@
+"""The simulated Zoho Desk of one portal: agents, departments, contacts, accounts, tickets
+with their threads, comments, attachments, ratings and history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from deskctl import clock
+from deskctl.backends.base import DESK_KINDS, DeskApi
+from deskctl.backends.local.db import SandboxDb
+from deskctl.backends.local.metadata import DESK_KINDS_META
+from deskctl.errors import NotFound, RuleViolation, ValidationError
+from deskctl.models.people import ROLES, Agent
+from deskctl.models.records import ModuleMeta, Record, Tombstone, validate
+from deskctl.models.tickets import EVENT_KINDS, RATINGS, TicketEvent
+
+HISTORY_FIELDS = ("status", "priority", "assigneeId", "dueDate", "subject")
+
+
+class LocalDesk(DeskApi):
+    def __init__(self, db: SandboxDb, portal_id: str) -> None:
+        super().__init__(portal_id)
+        self.db = db
+        if not db.conn.execute("SELECT 1 FROM portals WHERE id = ?", (portal_id,)).fetchone():
+            raise NotFound(f"no Desk portal with id {portal_id}")
+
+    # agents
+
+    def agents(self) -> list[Agent]:
+        rows = self.db.conn.execute("SELECT * FROM agents WHERE portal_id = ? ORDER BY rowid",
+                                    (self.portal_id,)).fetchall()
+        return [Agent(r["id"], r["email"], r["name"], r["role"], r["status"]) for r in rows]
+
+    def agent(self, email: str) -> Agent | None:
+        return next((a for a in self.agents() if a.email.lower() == email.lower()), None)
+
+    def _check_role(self, role: str) -> None:
+        if role not in ROLES:
+            raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+
+    def invite_agent(self, email: str, name: str, role: str) -> Agent:
+        self._check_role(role)
+        if self.agent(email) is not None:
+            raise RuleViolation(f"{email} is already an agent of this portal")
+        portal = self.db.conn.execute("SELECT name FROM portals WHERE id = ?",
+                                      (self.portal_id,)).fetchone()["name"]
+        with self.db.write() as conn:
+            agent_id = self.db.new_id("desk")
+            conn.execute("INSERT INTO agents (id, portal_id, email, name, role, status, "
+                         "invited_time) VALUES (?, ?, ?, ?, ?, 'invited', ?)",
+                         (agent_id, self.portal_id, email, name, role, clock.now_iso()))
+            self.send_mail(email, f"You are invited to the {portal} help desk",
+                           f"Hello {name}, you have been invited to {portal} as {role}. "
+                           "Accept the invitation to activate your Desk account.")
+        return Agent(agent_id, email, name, role, "invited")
+
+    def set_agent_role(self, email: str, role: str) -> Agent:
+        self._check_role(role)
+        agent = self.agent(email)
+        if agent is None:
+            raise NotFound(f"{email} is not an agent of this portal")
+        with self.db.write() as conn:
+            conn.execute("UPDATE agents SET role = ? WHERE id = ?", (role, agent.id))
+        return Agent(agent.id, agent.email, agent.name, role, agent.status)
+
+    def activate_agent(self, agent_id: str) -> None:
+        """The invitee accepted (sandbox only; in Zoho the invitee does this by mail)."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE agents SET status = 'active', activated_time = ? WHERE id = ?",
+                         (clock.now_iso(), agent_id))
+
+    def send_mail(self, to: str, subject: str, body: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO outbox (sent_time, portal_id, to_email, subject, body) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (clock.now_iso(), self.portal_id, to, subject, body))
+
+    def departments(self) -> list[dict[str, str]]:
+        rows = self.db.conn.execute("SELECT id, name FROM departments WHERE portal_id = ? "
+                                    "ORDER BY rowid", (self.portal_id,)).fetchall()
+        return [{"id": r["id"], "name": r["name"]} for r in rows]
+
+    # records
+
+    def fields(self, kind: str) -> ModuleMeta:
+        if kind not in DESK_KINDS:
+            raise NotFound(f"unknown Desk collection {kind!r} (collections: "
+                           f"{', '.join(DESK_KINDS)})")
+        return DESK_KINDS_META[kind]
+
+    def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
+        self.fields(kind)
+        return self.db.records(self.portal_id, kind, modified_since)
+
+    def get_record(self, kind: str, record_id: str) -> Record:
+        self.fields(kind)
+        record = self.db.record(self.portal_id, kind, record_id)
+        if record is None:
+            raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
+        return record
+
+    def _lookup_exists(self, target: str, value: str) -> bool:
+        if target == "departments":
+            return any(d["id"] == value for d in self.departments())
+        if target == "agents":
+            return any(a.id == value and a.status == "active" for a in self.agents())
+        return self.db.record(self.portal_id, target, value) is not None
+
+    def _validate(self, kind: str, data: dict[str, Any], partial: bool) -> None:
+        meta = self.fields(kind)
+        problems = [reason for _f, reason in validate(meta, data, partial=partial)]
+        for fmeta in meta.fields:
+            value = data.get(fmeta.api_name)
+            if fmeta.type == "lookup" and isinstance(value, str) and value and fmeta.lookup \
+                    and not self._lookup_exists(fmeta.lookup, value):
+                problems.append(f"{fmeta.api_name}: no {fmeta.lookup[:-1]} with id {value}")
+        if problems:
+            field = problems[0].split(":")[0] if ":" in problems[0] else None
+            if len(problems) == 1:
+                raise ValidationError(problems[0], field=field)
+            raise ValidationError(f"{len(problems)} invalid fields", problems, field=field)
+
+    def create_record(self, kind: str, data: dict[str, Any]) -> Record:
+        clean = {k: v for k, v in data.items() if v is not None}
+        self._validate(kind, clean, partial=False)
+        with self.db.write():
+            if kind == "tickets":
+                number = int(self.db.meta(f"ticket_number:{self.portal_id}", 100)) + 1
+                self.db.set_meta(f"ticket_number:{self.portal_id}", number)
+                clean = {"ticketNumber": str(number), "status": "Open", "priority": "Medium",
+                         "channel": "Web", **clean}
+                if clean["status"] == "Closed":
+                    clean["closedTime"] = clock.now_iso()
+            record = self.db.insert(self.portal_id, kind, clean)
+            if kind == "tickets":
+                self._history(record.id, "created", {})
+        return record
+
+    def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:
+        record = self.get_record(kind, record_id)
+        self._validate(kind, {k: v for k, v in data.items() if v is not None}, partial=True)
+        merged = {k: v for k, v in {**record.data, **data}.items() if v is not None}
+        with self.db.write():
+            if kind == "tickets":
+                if merged.get("status") == "Closed" and record.data.get("status") != "Closed":
+                    merged["closedTime"] = clock.now_iso()
+                elif merged.get("status") != "Closed":
+                    merged.pop("closedTime", None)
+                changes = {f: [record.data.get(f), merged.get(f)] for f in HISTORY_FIELDS
+                           if record.data.get(f) != merged.get(f)}
+                if changes:
+                    self._history(record_id, "updated", changes)
+            return self.db.replace(self.portal_id, kind, record, merged)
+
+    def delete_record(self, kind: str, record_id: str) -> None:
+        self.get_record(kind, record_id)
+        self.db.remove(self.portal_id, kind, record_id)
+
+    def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
+        self.fields(kind)
+        return [Tombstone(i, t) for i, t in self.db.tombstones(self.portal_id, kind, since)]
+
+    # ticket activity
+
+    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
+        self.get_record("tickets", ticket_id)
+        rows = self.db.conn.execute("SELECT * FROM ticket_events WHERE ticket_id = ? "
+                                    "ORDER BY seq", (ticket_id,)).fetchall()
+        return [TicketEvent(r["id"], r["ticket_id"], r["kind"], r["author"],
+                            r["created_time"], json.loads(r["data"])) for r in rows]
+
+    def _insert_event(self, ticket_id: str, kind: str, author: str,
+                      data: dict[str, Any]) -> TicketEvent:
+        with self.db.write() as conn:
+            event_id = self.db.new_id("desk")
+            now = clock.now_iso()
+            conn.execute("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (event_id, ticket_id, kind, author, json.dumps(data), now,
+                          self.db.next_seq()))
+        return TicketEvent(event_id, ticket_id, kind, author, now, data)
+
+    def _history(self, ticket_id: str, action: str, changes: dict[str, Any]) -> None:
+        self._insert_event(ticket_id, "history", "system", {"action": action,
+                                                            "changes": changes})
+
+    def add_ticket_event(self, ticket_id: str, kind: str, author: str,
+                         data: dict[str, Any]) -> TicketEvent:
+        if kind not in EVENT_KINDS or kind == "history":
+            raise ValidationError(f"unknown ticket activity {kind!r}")
+        ticket = self.get_record("tickets", ticket_id)
+        if kind == "rating" and data.get("rating") not in RATINGS:
+            raise ValidationError(f"rating must be one of {', '.join(RATINGS)}")
+        if kind != "attachment" and kind != "rating" and not str(data.get("content", "")).strip():
+            raise ValidationError("the text is empty")
+        with self.db.write():
+            event = self._insert_event(ticket_id, kind, author, data)
+            if kind in ("reply", "forward"):
+                for to in data.get("to", []):
+                    self.send_mail(to, f"[#{ticket.data.get('ticketNumber')}] "
+                                       f"{ticket.data.get('subject')}", data["content"])
+            # activity counts as a modification of the ticket, as in Zoho
+            self.db.replace(self.portal_id, "tickets", ticket, ticket.data)
+        return event

@@ -1,0 +1,107 @@
+"""The root command: global options, the app object, command groups, and the ONE error
+boundary that turns deskctl errors into "Error: ..." on stderr and SPEC §10's exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from deskctl import __version__
+from deskctl.app import App
+from deskctl.commands import GROUPS
+from deskctl.errors import DeskctlError, ExitCode
+
+EPILOG = """\b
+Exit codes: 0 success, 1 failure (bad value, not found, backend error), 2 usage error,
+3 sync finished with record errors or open conflicts, 4 lock held,
+5 authentication or credentials problem, 6 permission denied.
+
+\b
+Examples:
+  deskctl sandbox seed                 # fill the embedded CRM and Desk
+  deskctl portal connect acme-support  # link a Desk portal
+  deskctl users invite sam.sales@acme.example --role agent
+  deskctl integration status -o json
+"""
+
+
+class DeskctlGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        app: App = ctx.ensure_object(App)
+        try:
+            return super().invoke(ctx)
+        except DeskctlError as exc:
+            _report(app, exc.message, exc.problems, exc.to_dict())
+            ctx.exit(int(exc.exit_code))
+        except click.UsageError as exc:
+            if app.output == "json":
+                _report(app, exc.format_message(), [], {"error": "usage",
+                        "message": exc.format_message(), "exit_code": int(ExitCode.USAGE)})
+                ctx.exit(int(ExitCode.USAGE))
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as exc:
+            if app.debug or os.environ.get("DESKCTL_DEBUG"):
+                raise
+            message = f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for details)"
+            _report(app, message, [], {"error": "internal", "message": message,
+                                       "exit_code": int(ExitCode.FAILURE)})
+            ctx.exit(int(ExitCode.FAILURE))
+        finally:
+            app.close()
+
+
+def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -> None:
+    from deskctl import output
+
+    output.error(message, problems, data if app.output == "json" else None)
+
+
+@click.group(cls=DeskctlGroup, epilog=EPILOG, context_settings={"help_option_names":
+                                                                 ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="FILE", envvar="DESKCTL_CONFIG",
+              help="Config file (default: ./deskctl.yaml, then the user config dir).")
+@click.option("--profile", metavar="NAME", envvar="DESKCTL_PROFILE",
+              help="Profile of the config file to use.")
+@click.option("--backend", metavar="NAME", help="Backend: local (default) or a plugin.")
+@click.option("-o", "--output", "output_flag", type=click.Choice(["table", "json", "yaml"]),
+              help="Output format (default: table).")
+@click.option("-q", "--quiet", is_flag=True, help="Only data and errors; no messages.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.option("--as", "acting_user", metavar="EMAIL",
+              help="Acting CRM user on the local backend (default: the sandbox owner).")
+@click.version_option(__version__, "--version", prog_name="deskctl")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, profile: str | None, backend: str | None,
+        output_flag: str | None, quiet: bool, verbose: int, debug: bool,
+        acting_user: str | None) -> None:
+    """Administer and sync the Zoho CRM / Zoho Desk integration.
+
+    Link a Desk portal, invite CRM users to Desk, keep Accounts and Contacts in sync,
+    choose which CRM modules show tickets, work on tickets and read support statistics.
+    Runs on the embedded local sandbox by default; every command works offline there.
+    """
+    from deskctl import output
+
+    app = ctx.ensure_object(App)
+    app.config_file, app.profile, app.output_flag = config_file, profile, output_flag
+    app.flags = {"backend": backend, "user": acting_user}
+    app.quiet, app.verbose, app.debug = quiet, verbose, debug
+    output.set_quiet(quiet)
+
+
+for _group in GROUPS:
+    cli.add_command(_group)
+
+
+def main() -> None:
+    cli.main(prog_name="deskctl", obj=App())
+    sys.exit(0)

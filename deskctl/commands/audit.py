@@ -1,0 +1,24 @@
+"""`deskctl audit`: the log of every change deskctl made."""
+
+from __future__ import annotations
+
+import click
+
+from deskctl import output
+from deskctl.app import App, pass_app
+from deskctl.commands.options import limit_option
+
+
+@click.command("audit")
+@limit_option
+@pass_app
+def audit(app: App, limit: int | None) -> None:
+    """List the changes deskctl made: who, what, when (newest first).
+
+    \b
+    Examples:
+      deskctl audit --limit 20
+      deskctl audit -o json | jq '.[] | select(.action == "portal.connect")'
+    """
+    output.render(app.state.audit_entries(limit), app.output,
+                  ["at", "actor", "action", "target", "details"], empty="No changes recorded.")

@@ -1,0 +1,61 @@
+"""`deskctl auth`: store, inspect and remove credentials (values never in argv or output)."""
+
+from __future__ import annotations
+
+import click
+
+from deskctl import output
+from deskctl.app import App, pass_app
+from deskctl.commands.options import read_secret
+from deskctl.credentials import CREDENTIALS
+
+NAMES = click.Choice([c.name for c in CREDENTIALS])
+
+
+@click.group("auth")
+def auth_group() -> None:
+    """Manage credentials in the OS keyring (environment variables as a fallback).
+
+    \b
+    Examples:
+      deskctl auth set zoho_refresh_token          # prompts without echo
+      printf '%s' "$TOKEN" | deskctl auth set zoho_refresh_token --stdin
+      deskctl auth status
+      deskctl auth clear zoho_refresh_token
+    """
+
+
+@auth_group.command("set")
+@click.argument("name", type=NAMES)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from stdin.")
+@pass_app
+def set_(app: App, name: str, from_stdin: bool) -> None:
+    """Store a credential in the keyring (read from stdin or a hidden prompt)."""
+    value = read_secret(name.replace("_", " "), from_stdin)
+    app.credentials.set(name, value)
+    app.state.audit(app.os_user, "auth.set", name)
+    output.message(f"Stored {name} in the keyring (profile {app.config.profile}).")
+
+
+@auth_group.command("status")
+@pass_app
+def status(app: App) -> None:
+    """Show where each credential comes from (never its value)."""
+    store = app.credentials
+    rows = store.describe()
+    output.render(rows, app.output, ["name", "source", "env", "description"])
+    if store.unavailable_reason:
+        output.message(f"Keyring unavailable: {store.unavailable_reason}; "
+                       "environment variables are used.")
+
+
+@auth_group.command("clear")
+@click.argument("name", type=NAMES)
+@pass_app
+def clear(app: App, name: str) -> None:
+    """Remove a credential from the keyring."""
+    if app.credentials.clear(name):
+        app.state.audit(app.os_user, "auth.clear", name)
+        output.message(f"Removed {name} from the keyring.")
+    else:
+        output.message(f"{name} was not in the keyring; nothing removed.")

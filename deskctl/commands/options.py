@@ -1,0 +1,43 @@
+"""Options and argument helpers shared by command groups."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def yes_option(help_text: str = "Make the change; without it, only show what would change.",
+               ) -> Callable[[F], F]:
+    return click.option("--yes", "-y", is_flag=True, help=help_text)
+
+
+def portal_option(func: F) -> F:
+    return click.option("--portal", metavar="NAME_OR_ID",
+                        help="Sandbox portal (default: the linked one, else the first).")(func)
+
+
+def limit_option(func: F) -> F:
+    return click.option("--limit", type=click.IntRange(min=1), metavar="N",
+                        help="Show at most N entries.")(func)
+
+
+def read_text(value: str) -> str:
+    """A text argument; ``-`` reads it from stdin (for scripts and long texts)."""
+    return sys.stdin.read() if value == "-" else value
+
+
+def read_secret(prompt: str, from_stdin: bool) -> str:
+    """A secret from stdin (when asked, or when stdin is not a terminal) or a hidden prompt.
+    Never from argv, so it stays out of shell history and process listings."""
+    if from_stdin or not sys.stdin.isatty():
+        value = sys.stdin.readline().strip()
+    else:
+        value = click.prompt(prompt, hide_input=True, err=True).strip()
+    if not value:
+        raise click.UsageError(f"no {prompt.lower()} given on stdin")
+    return value

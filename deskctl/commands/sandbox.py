@@ -1,0 +1,204 @@
+"""`deskctl sandbox`: the local backend's simulated CRM and Desk, and the outside world."""
+
+from __future__ import annotations
+
+import click
+
+from deskctl import output
+from deskctl.app import App, pass_app
+from deskctl.backends.base import DESK_KINDS
+from deskctl.commands.options import limit_option, portal_option, read_text
+from deskctl.services.sandbox import SandboxService
+
+KIND = click.Choice(DESK_KINDS)
+
+
+def _service(app: App) -> SandboxService:
+    return SandboxService(app.backend, app.state)
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Fill and inspect the embedded CRM and Desk, and act as the outside world.
+
+    \b
+    Examples:
+      deskctl sandbox seed --random-seed 7
+      deskctl sandbox info
+      deskctl sandbox crm create Contacts Last_Name=Doe Email=jane@doe.example
+      deskctl sandbox customer rate 2068330000000042 good
+      deskctl sandbox accept sam.sales@acme.example
+    """
+
+
+@sandbox_group.command("seed")
+@click.option("--random-seed", type=int, default=1, show_default=True,
+              help="Same seed on the same sandbox, same data.")
+@click.option("--accounts", type=int, default=6, show_default=True)
+@click.option("--contacts", type=int, default=15, show_default=True)
+@click.option("--leads", type=int, default=6, show_default=True)
+@click.option("--deals", type=int, default=5, show_default=True)
+@click.option("--tickets", type=int, default=12, show_default=True)
+@pass_app
+def seed(app: App, random_seed: int, **counts: int) -> None:
+    """Add users, portals and realistic records (adds to what is there)."""
+    added = _service(app).seed(random_seed, **counts)
+    output.render([{"kind": k, "added": v} for k, v in added.items()], app.output)
+
+
+@sandbox_group.command("reset")
+@pass_app
+def reset(app: App) -> None:
+    """Delete the sandbox and this profile's integration settings (the audit log stays)."""
+    path = _service(app).reset()
+    output.message(f"Removed the sandbox {path} and the integration settings.")
+
+
+@sandbox_group.command("info")
+@pass_app
+def info(app: App) -> None:
+    """Show the sandbox: file, CRM users, record counts, portals with admins and ZSC keys."""
+    output.render(_service(app).info(), app.output)
+
+
+@sandbox_group.command("outbox")
+@limit_option
+@pass_app
+def outbox(app: App, limit: int | None) -> None:
+    """Show mail the sandbox "sent" (invitations, replies), newest first."""
+    output.render(_service(app).outbox(limit), app.output, ["id", "sent", "to", "subject"],
+                  empty="The outbox is empty.")
+
+
+@sandbox_group.command("accept")
+@click.argument("email")
+@portal_option
+@pass_app
+def accept(app: App, email: str, portal: str | None) -> None:
+    """Accept a Desk invitation as the invited user."""
+    output.render(_service(app).accept(email, portal), app.output)
+
+
+@sandbox_group.group("crm")
+def crm() -> None:
+    """Act as a CRM user: list, create, update and delete CRM records."""
+
+
+@crm.command("list")
+@click.argument("module")
+@limit_option
+@pass_app
+def crm_list(app: App, module: str, limit: int | None) -> None:
+    """List the records of a CRM module (Leads, Contacts, Accounts, Deals, ...)."""
+    output.render(_service(app).crm_list(module, limit), app.output, empty="No records.")
+
+
+@crm.command("create")
+@click.argument("module")
+@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...")
+@pass_app
+def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
+    """Create a CRM record."""
+    output.render(_service(app).crm_write("create", module, None, fields), app.output)
+
+
+@crm.command("update")
+@click.argument("module")
+@click.argument("record_id", metavar="ID")
+@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@pass_app
+def crm_update(app: App, module: str, record_id: str, fields: tuple[str, ...]) -> None:
+    """Update fields of a CRM record (FIELD= empties a field)."""
+    output.render(_service(app).crm_write("update", module, record_id, fields), app.output)
+
+
+@crm.command("delete")
+@click.argument("module")
+@click.argument("record_id", metavar="ID")
+@pass_app
+def crm_delete(app: App, module: str, record_id: str) -> None:
+    """Delete a CRM record (it leaves a tombstone, as in Zoho's deleted-records feed)."""
+    output.render(_service(app).crm_write("delete", module, record_id, ()), app.output)
+
+
+@sandbox_group.group("desk")
+def desk() -> None:
+    """Act as a Desk agent: list, create, update and delete Desk records."""
+
+
+@desk.command("list")
+@click.argument("kind", type=KIND)
+@portal_option
+@limit_option
+@pass_app
+def desk_list(app: App, kind: str, portal: str | None, limit: int | None) -> None:
+    """List Desk contacts, accounts or tickets."""
+    output.render(_service(app).desk_list(kind, portal, limit), app.output, empty="No records.")
+
+
+@desk.command("create")
+@click.argument("kind", type=KIND)
+@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...")
+@portal_option
+@pass_app
+def desk_create(app: App, kind: str, fields: tuple[str, ...], portal: str | None) -> None:
+    """Create a Desk record."""
+    output.render(_service(app).desk_write("create", kind, None, fields, portal), app.output)
+
+
+@desk.command("update")
+@click.argument("kind", type=KIND)
+@click.argument("record_id", metavar="ID")
+@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@portal_option
+@pass_app
+def desk_update(app: App, kind: str, record_id: str, fields: tuple[str, ...],
+                portal: str | None) -> None:
+    """Update fields of a Desk record."""
+    output.render(_service(app).desk_write("update", kind, record_id, fields, portal), app.output)
+
+
+@desk.command("delete")
+@click.argument("kind", type=KIND)
+@click.argument("record_id", metavar="ID")
+@portal_option
+@pass_app
+def desk_delete(app: App, kind: str, record_id: str, portal: str | None) -> None:
+    """Delete a Desk record."""
+    output.render(_service(app).desk_write("delete", kind, record_id, (), portal), app.output)
+
+
+@sandbox_group.group("customer")
+def customer() -> None:
+    """Act as the ticket's customer: reply, comment, rate."""
+
+
+@customer.command("reply")
+@click.argument("ticket_id", metavar="TICKET_ID")
+@click.option("--text", required=True, help="The reply; - reads it from stdin.")
+@portal_option
+@pass_app
+def customer_reply(app: App, ticket_id: str, text: str, portal: str | None) -> None:
+    """Reply to a ticket as its customer."""
+    output.render(_service(app).customer("reply", ticket_id, read_text(text), portal), app.output)
+
+
+@customer.command("comment")
+@click.argument("ticket_id", metavar="TICKET_ID")
+@click.option("--text", required=True, help="The comment; - reads it from stdin.")
+@portal_option
+@pass_app
+def customer_comment(app: App, ticket_id: str, text: str, portal: str | None) -> None:
+    """Comment on a ticket as its customer."""
+    output.render(_service(app).customer("comment", ticket_id, read_text(text), portal),
+                  app.output)
+
+
+@customer.command("rate")
+@click.argument("ticket_id", metavar="TICKET_ID")
+@click.argument("rating", type=click.Choice(["good", "okay", "bad"]))
+@portal_option
+@pass_app
+def customer_rate(app: App, ticket_id: str, rating: str, portal: str | None) -> None:
+    """Rate a ticket as its customer."""
+    output.render(_service(app).customer("rate", ticket_id, rating, portal), app.output)

@@ -1,0 +1,1 @@
+"""Pure dataclasses and rules. No click, requests, sqlite or keyring here."""

@@ -1,0 +1,1 @@
+"""Use cases with the integration's rules. Usable without click; every rule is testable here."""

@@ -1,0 +1,105 @@
+"""SQLite state store: WAL, schema version with migrations, mode 0600, transactions, audit.
+
+Holds the integration's own facts (settings, sync status, cursors, signal cursors, audit).
+Never holds secrets. Callers group writes with ``transaction()``; a crash mid-transaction
+leaves the file as it was before it (SQLite's journal).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from deskctl import clock
+from deskctl.sqlitefile import connect
+from deskctl.state.schema import MIGRATIONS
+
+
+class StateStore:
+    """The integration's local facts in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._depth = 0
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path, MIGRATIONS)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all; nested calls join the outer one."""
+        conn = self.conn
+        if self._depth:
+            self._depth += 1
+            try:
+                yield conn
+            finally:
+                self._depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # settings: small JSON documents by key
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["value"]) if row else default
+
+    def put(self, key: str, value: Any) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                         (key, json.dumps(value, sort_keys=True)))
+
+    def delete(self, *keys: str) -> None:
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM settings WHERE key = ?", [(k,) for k in keys])
+
+    def reset_integration(self) -> None:
+        """Forget everything about the integration except the audit log."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM settings")
+
+    # audit log: who changed what, when
+
+    def audit(self, actor: str, action: str, target: str = "",
+              details: dict[str, Any] | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO audit(at, actor, action, target, details) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (clock.now_iso(), actor, action, target,
+                          json.dumps(details or {}, sort_keys=True)))
+
+    def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit ORDER BY id DESC"
+        rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""),
+                                 (limit,) if limit else ()).fetchall()
+        return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "action": r["action"],
+                 "target": r["target"], "details": json.loads(r["details"])} for r in rows]
+
