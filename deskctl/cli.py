@@ -14,6 +14,8 @@ from deskctl.app import App
 from deskctl.commands import GROUPS
 from deskctl.errors import DeskctlError, ExitCode
 
+FORMATS = ["table", "json", "yaml"]
+
 EPILOG = """\b
 Exit codes: 0 success, 1 failure (bad value, not found, backend error), 2 usage error,
 3 sync finished with record errors or open conflicts, 4 lock held,
@@ -71,7 +73,7 @@ def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -
 @click.option("--profile", metavar="NAME", envvar="DESKCTL_PROFILE",
               help="Profile of the config file to use.")
 @click.option("--backend", metavar="NAME", help="Backend: local (default) or a plugin.")
-@click.option("-o", "--output", "output_flag", type=click.Choice(["table", "json", "yaml"]),
+@click.option("-o", "--output", "output_flag", type=click.Choice(FORMATS),
               help="Output format (default: table).")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors; no messages.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
@@ -98,7 +100,34 @@ def cli(ctx: click.Context, config_file: str | None, profile: str | None, backen
     output.set_quiet(quiet)
 
 
+def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_object(App).output_flag = value  # type: ignore[union-attr]
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        from deskctl import output
+
+        ctx.find_object(App).quiet = True  # type: ignore[union-attr]
+        output.set_quiet(True)
+
+
+def _add_leaf_options(command: click.Command) -> None:
+    """Let -o and -q also follow the subcommand (``deskctl portal list -o json``)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_leaf_options(sub)
+        return
+    command.params.append(click.Option(["-o", "--output"], type=click.Choice(FORMATS),
+                                       expose_value=False, callback=_set_output,
+                                       help="Output format (default: table)."))
+    command.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                                       callback=_set_quiet, help="Only data and errors."))
+
+
 for _group in GROUPS:
+    _add_leaf_options(_group)
     cli.add_command(_group)
 
 

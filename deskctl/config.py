@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ class Config:
     values: Mapping[str, Any]
     sources: Mapping[str, str]
     profiles: tuple[str, ...] = ("default",)
-    raw_sections: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         return self.values[name]
@@ -83,11 +82,11 @@ class Config:
 
     @property
     def state_path(self) -> Path:
-        return Path(self.values["state"] or paths.default_state_path(self.profile))
+        return Path(self.values["state"])
 
     @property
     def local_path(self) -> Path:
-        return Path(self.values["local.path"] or paths.default_sandbox_path(self.profile))
+        return Path(self.values["local.path"])
 
 
 def find_config_file(flag: str | None) -> tuple[Path | None, str]:
@@ -123,7 +122,7 @@ def _coerce(key: Key, value: Any, from_env: bool) -> Any:
             return str(value).lower() in ("1", "true", "yes", "on")
         raise ValueError(f"expected true or false, got {value!r}")
     if key.type in ("int", "float"):
-        if isinstance(value, bool) or isinstance(value, (dict, list)):
+        if isinstance(value, (bool, dict, list)):
             raise ValueError(f"expected a number, got {value!r}")
         try:
             number = int(value) if key.type == "int" else float(value)
@@ -226,6 +225,8 @@ def load_config(config_flag: str | None = None, profile_flag: str | None = None,
         sources[key.name] = source
     if problems:
         raise ConfigError("invalid configuration", problems)
+    values["state"] = values["state"] or str(paths.default_state_path(profile))
+    values["local.path"] = values["local.path"] or str(paths.default_sandbox_path(profile))
     return Config(profile=profile, path=path, values=values, sources=sources,
                   profiles=tuple(available))
 

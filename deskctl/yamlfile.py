@@ -8,7 +8,7 @@ from typing import Any
 from deskctl.errors import ConfigError
 
 
-class LineDict(dict):  # type: ignore[type-arg]
+class LineDict(dict[Any, Any]):
     """A dict from YAML that knows the 1-based line of each key (``lines[key]``)."""
 
     lines: dict[Any, int]

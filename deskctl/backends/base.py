@@ -147,5 +147,5 @@ class Backend(ABC):
     @abstractmethod
     def desk(self, portal_id: str) -> DeskApi: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections; called once when the command ends."""

@@ -3,13 +3,15 @@ editing records, Desk customers replying and rating, invitees accepting)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deskctl.backends.base import Backend
 from deskctl.errors import NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.integration import Integration
 from deskctl.models.records import coerce_text
-from deskctl.state import StateStore
+
+if TYPE_CHECKING:
+    from deskctl.backends.base import Backend
+    from deskctl.state import StateStore
 
 ACTOR = "sandbox"
 

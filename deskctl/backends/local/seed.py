@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from deskctl import clock
 from deskctl.backends.local import LocalBackend
@@ -123,16 +124,17 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
             added["Leads"] += 1
 
         for i in range(counts.deals):
-            data = {"Deal_Name": f"{rng.choice(COMPANY)} renewal {tag + i}",
-                    "Stage": rng.choice(STAGES), "Amount": float(rng.randint(5, 250) * 1000),
-                    "Closing_Date": (clock.now() + timedelta(days=rng.randint(5, 90)))
-                    .date().isoformat()}
+            closing = clock.now() + timedelta(days=rng.randint(5, 90))
+            deal: dict[str, Any] = {
+                "Deal_Name": f"{rng.choice(COMPANY)} renewal {tag + i}",
+                "Stage": rng.choice(STAGES), "Amount": float(rng.randint(5, 250) * 1000),
+                "Closing_Date": closing.date().isoformat()}
             if contact_rows:
                 cid, cdata = rng.choice(contact_rows)
-                data["Contact_Name"] = cid
+                deal["Contact_Name"] = cid
                 if cdata.get("Account_Name"):
-                    data["Account_Name"] = cdata["Account_Name"]
-            raise_first(crm.create_records("Deals", [data]))
+                    deal["Account_Name"] = cdata["Account_Name"]
+            raise_first(crm.create_records("Deals", [deal]))
             added["Deals"] += 1
         if counts.accounts:
             raise_first(crm.create_records("Partners", [{

@@ -1,0 +1,202 @@
+"""The backend contract: what every backend must do, tested through the interface only.
+
+A backend's test module subclasses BackendContract and provides the ``world`` fixture: a
+backend whose CRM has an administrator, and whose acting user administers one portal, plus
+an ``other`` portal's admin email and ZSC key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from deskctl.backends.base import Backend
+from deskctl.errors import AuthError, DeskctlError, NotFound, ValidationError
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+@dataclass
+class World:
+    backend: Backend
+    other_admin: str
+    other_zsc_key: str
+
+
+class BackendContract:
+    @pytest.fixture
+    def world(self) -> World:
+        raise NotImplementedError
+
+    # CRM
+
+    def test_acting_user_is_a_crm_user(self, world: World) -> None:
+        crm = world.backend.crm
+        me = crm.current_user()
+        assert me.email in [u.email for u in crm.users()]
+        assert me.is_admin
+
+    def test_modules_include_the_integration_modules(self, world: World) -> None:
+        crm = world.backend.crm
+        names = {m.api_name for m in crm.modules()}
+        assert {"Leads", "Contacts", "Accounts", "Deals"} <= names
+        custom = [m for m in crm.modules() if m.custom]
+        assert any(m.email_fields for m in custom)
+        assert any(not m.email_fields for m in custom)
+        assert crm.module("contacts").field("Email").type == "email"  # type: ignore[union-attr]
+        with pytest.raises(NotFound, match="unknown CRM module 'Nope'"):
+            crm.module("Nope")
+
+    def test_create_then_get(self, world: World) -> None:
+        crm = world.backend.crm
+        [result] = crm.create_records("Accounts", [{"Account_Name": "Contract AG"}])
+        assert result.ok and result.id and result.id.isdigit() and len(result.id) >= 15
+        record = crm.get_record("Accounts", result.id)
+        assert record.data["Account_Name"] == "Contract AG"
+        assert ISO.match(record.created_time) and ISO.match(record.modified_time)
+
+    def test_a_bad_record_does_not_fail_its_batch(self, world: World) -> None:
+        results = world.backend.crm.create_records("Contacts", [
+            {"Last_Name": "Good", "Email": "good@x.example"},
+            {"Last_Name": "Bad", "Email": "not-an-email"},
+            {"Email": "noname@x.example"},
+            {"Last_Name": "Odd", "Shoe_Size": "42"},
+        ])
+        assert [r.ok for r in results] == [True, False, False, False]
+        assert results[1].field == "Email" and "invalid email" in (results[1].error or "")
+        assert "Last_Name" in (results[2].error or "")
+        assert "unknown field 'Shoe_Size'" in (results[3].error or "")
+
+    def test_lookup_to_a_missing_record_is_rejected(self, world: World) -> None:
+        [result] = world.backend.crm.create_records(
+            "Contacts", [{"Last_Name": "X", "Account_Name": "5725767999999999999"}])
+        assert not result.ok and "Account_Name" in (result.error or "")
+
+    def test_update_merges_and_moves_the_modified_time(self, world: World, monkeypatch) -> None:
+        crm = world.backend.crm
+        monkeypatch.setenv("DESKCTL_NOW", "2026-03-01T10:00:00Z")
+        [created] = crm.create_records("Contacts", [{"Last_Name": "Lee", "Phone": "+1 555"}])
+        monkeypatch.setenv("DESKCTL_NOW", "2026-03-01T11:00:00Z")
+        [updated] = crm.update_records("Contacts", [(str(created.id), {"Email": "lee@x.example"})])
+        assert updated.ok
+        record = crm.get_record("Contacts", str(created.id))
+        assert record.data["Phone"] == "+1 555" and record.data["Email"] == "lee@x.example"
+        assert record.modified_time == "2026-03-01T11:00:00Z"
+        assert record.created_time == "2026-03-01T10:00:00Z"
+        [missing] = crm.update_records("Contacts", [("5725767999999999999", {"Title": "x"})])
+        assert not missing.ok
+
+    def test_incremental_listing_is_inclusive_and_ordered(self, world: World,
+                                                          monkeypatch) -> None:
+        crm = world.backend.crm
+        for hour, name in ((1, "A1"), (2, "A2"), (3, "A3")):
+            monkeypatch.setenv("DESKCTL_NOW", f"2026-04-01T0{hour}:00:00Z")
+            crm.create_records("Accounts", [{"Account_Name": name}])
+        names = [r.data["Account_Name"] for r in
+                 crm.list_records("Accounts", modified_since="2026-04-01T02:00:00Z")]
+        assert names == ["A2", "A3"]
+
+    def test_delete_leaves_a_tombstone(self, world: World, monkeypatch) -> None:
+        crm = world.backend.crm
+        [created] = crm.create_records("Leads", [{"Last_Name": "Gone", "Company": "C"}])
+        monkeypatch.setenv("DESKCTL_NOW", "2026-05-01T00:00:00Z")
+        assert crm.delete_records("Leads", [str(created.id)])[0].ok
+        with pytest.raises(NotFound):
+            crm.get_record("Leads", str(created.id))
+        stones = crm.deleted_records("Leads", since="2026-05-01T00:00:00Z")
+        assert [s.id for s in stones] == [created.id]
+        assert not crm.delete_records("Leads", [str(created.id)])[0].ok
+
+    def test_desk_tab_can_be_hidden_and_shown(self, world: World) -> None:
+        crm = world.backend.crm
+        crm.set_desk_tab(False)
+        assert crm.desk_tab_visible() is False
+        crm.set_desk_tab(True)
+        assert crm.desk_tab_visible() is True
+
+    # portals
+
+    def test_portals_and_zsc_keys(self, world: World) -> None:
+        backend = world.backend
+        mine = backend.portals()
+        assert mine
+        other = backend.portal_for_zsc_key(world.other_admin, world.other_zsc_key)
+        assert other.id not in [p.id for p in mine]
+        with pytest.raises(AuthError):
+            backend.portal_for_zsc_key(world.other_admin, "wrong-key")
+        with pytest.raises(NotFound):
+            backend.portal_for_zsc_key("nobody@nowhere.example", world.other_zsc_key)
+
+    def test_create_portal(self, world: World) -> None:
+        portal = world.backend.create_portal("contract-portal")
+        assert portal.id in [p.id for p in world.backend.portals()]
+        with pytest.raises(ValidationError):
+            world.backend.create_portal("contract-portal")
+
+    # Desk
+
+    def desk(self, world: World):  # type: ignore[no-untyped-def]
+        return world.backend.desk(world.backend.portals()[0].id)
+
+    def test_agents_invitations_and_roles(self, world: World) -> None:
+        desk = self.desk(world)
+        assert any(a.role == "admin" and a.status == "active" for a in desk.agents())
+        agent = desk.invite_agent("new.agent@x.example", "New Agent", "light-agent")
+        assert (agent.status, agent.role) == ("invited", "light-agent")
+        with pytest.raises(DeskctlError):
+            desk.invite_agent("new.agent@x.example", "New Agent", "agent")
+        assert desk.set_agent_role("new.agent@x.example", "agent").role == "agent"
+        with pytest.raises(ValidationError):
+            desk.set_agent_role("new.agent@x.example", "boss")
+        with pytest.raises(NotFound):
+            desk.set_agent_role("stranger@x.example", "agent")
+
+    def test_desk_records_validate_like_zoho(self, world: World) -> None:
+        desk = self.desk(world)
+        contact = desk.create_record("contacts", {"lastName": "Kim", "email": "kim@x.example"})
+        assert desk.get_record("contacts", contact.id).data["email"] == "kim@x.example"
+        with pytest.raises(ValidationError, match="invalid email"):
+            desk.create_record("contacts", {"lastName": "Kim", "email": "kim-at-x"})
+        with pytest.raises(ValidationError, match="lastName"):
+            desk.create_record("contacts", {"email": "a@x.example"})
+        with pytest.raises(ValidationError, match="unknown field"):
+            desk.create_record("accounts", {"accountName": "A", "colour": "red"})
+        with pytest.raises(ValidationError, match="contactId"):
+            desk.create_record("tickets", {"subject": "S", "contactId": "206833009999999999",
+                                           "departmentId": desk.departments()[0]["id"]})
+
+    def test_ticket_lifecycle_and_activity(self, world: World, monkeypatch) -> None:
+        desk = self.desk(world)
+        contact = desk.create_record("contacts", {"lastName": "Roe", "email": "roe@x.example"})
+        monkeypatch.setenv("DESKCTL_NOW", "2026-06-01T09:00:00Z")
+        ticket = desk.create_record("tickets", {"subject": "Broken", "contactId": contact.id,
+                                                "departmentId": desk.departments()[0]["id"]})
+        assert ticket.data["status"] == "Open" and ticket.data["ticketNumber"]
+        with pytest.raises(ValidationError, match="invalid value 'Huge'"):
+            desk.update_record("tickets", ticket.id, {"priority": "Huge"})
+        monkeypatch.setenv("DESKCTL_NOW", "2026-06-01T10:00:00Z")
+        desk.add_ticket_event(ticket.id, "reply", "agent@x.example",
+                              {"content": "On it", "to": ["roe@x.example"]})
+        desk.add_ticket_event(ticket.id, "customer-reply", "roe@x.example", {"content": "Thx"})
+        monkeypatch.setenv("DESKCTL_NOW", "2026-06-01T12:00:00Z")
+        closed = desk.update_record("tickets", ticket.id, {"status": "Closed"})
+        assert closed.data["closedTime"] == "2026-06-01T12:00:00Z"
+        desk.add_ticket_event(ticket.id, "rating", "roe@x.example", {"rating": "good"})
+        with pytest.raises(ValidationError):
+            desk.add_ticket_event(ticket.id, "rating", "roe@x.example", {"rating": "meh"})
+        kinds = [e.kind for e in desk.ticket_events(ticket.id)]
+        assert kinds == ["history", "reply", "customer-reply", "history", "rating"]
+        history = desk.ticket_events(ticket.id)[3]
+        assert history.data["changes"]["status"] == ["Open", "Closed"]
+
+    def test_desk_delete_leaves_a_tombstone(self, world: World) -> None:
+        desk = self.desk(world)
+        account = desk.create_record("accounts", {"accountName": "Temp"})
+        desk.delete_record("accounts", account.id)
+        with pytest.raises(NotFound):
+            desk.get_record("accounts", account.id)
+        assert account.id in [t.id for t in desk.deleted_records("accounts")]
+        with pytest.raises(NotFound):
+            desk.delete_record("accounts", account.id)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.seed import SeedCounts, seed
+from tests.backends.contract import BackendContract, World
+
+
+class TestLocalBackend(BackendContract):
+    @pytest.fixture
+    def world(self, tmp_path: Path) -> World:
+        backend = LocalBackend(tmp_path / "sandbox.db")
+        seed(backend, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+        other = next(p for p in backend.sandbox_info()["portals"] if p["name"] == "globex-help")
+        return World(backend, other["admin"], other["zsc_key"])
+
+
+def test_seed_is_repeatable(tmp_path: Path) -> None:
+    def names(path: Path) -> list[str]:
+        backend = LocalBackend(path)
+        seed(backend, SeedCounts(), random_seed=5)
+        return [r.data.get("Email", "") for r in backend.crm.list_records("Contacts")]
+
+    first, second = names(tmp_path / "a.db"), names(tmp_path / "b.db")
+    assert first == second and len(first) == 15
+    lowered = [e.lower() for e in first]
+    assert len(set(lowered)) < len(lowered), "seed includes a duplicate email"
+    assert any(e != e.lower() for e in first), "seed includes mixed-case emails"
+
+
+def test_seed_adds_to_what_is_there(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "s.db")
+    seed(backend, SeedCounts(), random_seed=1)
+    seed(backend, SeedCounts(), random_seed=1)
+    assert len(list(backend.crm.list_records("Contacts"))) == 30
+    assert len(backend.crm.users()) == 5
+    assert len(backend.all_portals()) == 2
