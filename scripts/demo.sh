@@ -14,3 +14,17 @@ step deskctl sandbox seed --random-seed 7
 step deskctl sandbox info
 step deskctl sandbox crm list Contacts --limit 5
 step deskctl sandbox desk list tickets --limit 5
+
+# Setup: link a portal, invite users with roles, choose related lists
+step deskctl portal list
+step deskctl portal connect acme-support
+step deskctl users invite sam.sales@acme.example lena@acme.example --role agent
+step deskctl users set-role lena@acme.example --role light-agent
+step deskctl sandbox accept sam.sales@acme.example
+step deskctl users list
+step deskctl related-list enable Partners
+step deskctl related-list list
+step deskctl signals configure --disable new-rating
+step deskctl integration status
+step deskctl sandbox outbox
+step deskctl audit --limit 5

@@ -3,6 +3,13 @@
 from deskctl.commands.audit import audit
 from deskctl.commands.auth import auth_group
 from deskctl.commands.config import config_group
+from deskctl.commands.integration import integration_group
+from deskctl.commands.portal import portal_group
+from deskctl.commands.related_list import related_list_group
 from deskctl.commands.sandbox import sandbox_group
+from deskctl.commands.signals import signals_group
+from deskctl.commands.tab import tab_group
+from deskctl.commands.users import users_group
 
-GROUPS = [sandbox_group, config_group, auth_group, audit]
+GROUPS = [portal_group, integration_group, users_group, related_list_group, signals_group,
+          tab_group, sandbox_group, config_group, auth_group, audit]

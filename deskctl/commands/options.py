@@ -41,3 +41,26 @@ def read_secret(prompt: str, from_stdin: bool) -> str:
     if not value:
         raise click.UsageError(f"no {prompt.lower()} given on stdin")
     return value
+
+
+def read_zsc_key(from_stdin: bool, required: bool = True) -> str | None:
+    """The ZSC key: --zsc-key-stdin, else DESKCTL_ZSC_KEY, else a prompt that does not echo."""
+    import os
+
+    if from_stdin:
+        return read_secret("ZSC key", True)
+    if os.environ.get("DESKCTL_ZSC_KEY"):
+        return os.environ["DESKCTL_ZSC_KEY"].strip()
+    if sys.stdin.isatty():
+        return read_secret("ZSC key", False)
+    if required:
+        raise click.UsageError("no ZSC key: pass --zsc-key-stdin, set DESKCTL_ZSC_KEY, or run "
+                               "in a terminal to be prompted")
+    return None
+
+
+def changed_message(result: dict[str, Any], done: str, unchanged: str) -> None:
+    """A confirmation on stderr that says whether anything changed."""
+    from deskctl import output
+
+    output.message(done if result.get("changed") else unchanged)

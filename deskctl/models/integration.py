@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from deskctl.errors import NotActive, RuleViolation
+from deskctl.models.people import Portal
 
 NOT_SET_UP, ACTIVE, DEACTIVATED = "not-set-up", "active", "deactivated"
 LINK_ACTIONS = ("connect", "create", "connect-other")
@@ -26,6 +27,7 @@ class Integration:
     status: str = NOT_SET_UP
     portal_id: str | None = None
     portal_name: str | None = None
+    portal_admin: str | None = None
     how: str | None = None  # own | new | other
     set_up_by: str | None = None
     set_up_at: str | None = None
@@ -76,13 +78,18 @@ class Integration:
                                 "to link another")
         return True
 
-    def linked(self, portal_id: str, portal_name: str, how: str, by: str, at: str) -> Integration:
+    def linked(self, portal: Portal, how: str, by: str, at: str) -> Integration:
         """A new setup starts over: settings return to their defaults."""
-        return Integration(status=ACTIVE, portal_id=portal_id, portal_name=portal_name, how=how,
-                           set_up_by=by, set_up_at=at, credentials_owner=by)
+        return Integration(status=ACTIVE, portal_id=portal.id, portal_name=portal.name,
+                           portal_admin=portal.admin_email, how=how, set_up_by=by, set_up_at=at,
+                           credentials_owner=by)
 
-    def switched(self, portal_id: str, portal_name: str, how: str) -> Integration:
-        return replace(self, portal_id=portal_id, portal_name=portal_name, how=how)
+    def switched(self, portal: Portal) -> Integration:
+        return replace(self, portal_id=portal.id, portal_name=portal.name,
+                       portal_admin=portal.admin_email, how="own")
+
+    def reauthorised(self, owner: str) -> Integration:
+        return replace(self, credentials_owner=owner)
 
     def deactivated(self) -> Integration:
         self.require_active()

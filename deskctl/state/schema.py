@@ -12,6 +12,28 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: sync status per record pair, cursors, conflicts, record errors, run history
+    """
+    CREATE TABLE sync_pairs (
+        module TEXT NOT NULL, crm_id TEXT NOT NULL, desk_id TEXT NOT NULL,
+        crm_fp TEXT NOT NULL, desk_fp TEXT NOT NULL,
+        crm_modified TEXT NOT NULL, desk_modified TEXT NOT NULL, synced_at TEXT NOT NULL,
+        PRIMARY KEY (module, crm_id), UNIQUE (module, desk_id));
+    CREATE TABLE sync_cursors (
+        module TEXT NOT NULL, side TEXT NOT NULL, cursor TEXT NOT NULL,
+        PRIMARY KEY (module, side));
+    CREATE TABLE sync_conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, module TEXT NOT NULL, crm_id TEXT NOT NULL,
+        desk_id TEXT NOT NULL, crm_values TEXT NOT NULL, desk_values TEXT NOT NULL,
+        detected_at TEXT NOT NULL, UNIQUE (module, crm_id));
+    CREATE TABLE sync_errors (
+        module TEXT NOT NULL, side TEXT NOT NULL, record_id TEXT NOT NULL,
+        message TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (module, side, record_id));
+    CREATE TABLE sync_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+        outcome TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '{}')
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

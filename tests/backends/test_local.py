@@ -37,4 +37,4 @@ def test_seed_adds_to_what_is_there(tmp_path: Path) -> None:
     seed(backend, SeedCounts(), random_seed=1)
     assert len(list(backend.crm.list_records("Contacts"))) == 30
     assert len(backend.crm.users()) == 5
-    assert len(backend.all_portals()) == 2
+    assert len(backend.all_portals()) == 3

@@ -7,7 +7,7 @@ def test_seed_reports_counts_and_info_shows_portals_with_keys(run) -> None:
     added = {row["kind"]: row["added"] for row in result.json()}
     assert added["Contacts"] == 4
     info = run("sandbox", "info", "-o", "json").json()
-    assert {p["name"] for p in info["portals"]} == {"acme-support", "globex-help"}
+    assert {p["name"] for p in info["portals"]} == {"acme-support", "acme-labs", "globex-help"}
     assert all(p["zsc_key"].startswith("zsc-") for p in info["portals"])
     assert info["crm_records"]["Contacts"] == 4
 

@@ -35,6 +35,7 @@ CRM_USERS = (
 )
 OWNER = CRM_USERS[0][0]
 PORTALS = (("acme-support", OWNER, "Ada Admin"),
+           ("acme-labs", OWNER, "Ada Admin"),
            ("globex-help", "helen@globex.example", "Helen Globex"))
 AGENTS = (("omar@acme.example", "Omar Ortiz", "agent"),
           ("dana.desk@acme.example", "Dana Desk", "agent"))
