@@ -45,6 +45,10 @@ KEYS: tuple[Key, ...] = (
     Key("lock_timeout", "float", 0.0, "seconds a sync or apply waits for the run lock"),
     Key("local.path", "path", None,
         "local backend's sandbox file (default: <data dir>/<profile>/sandbox.db)"),
+    Key("sync.mapping", "mapping", None,
+        "field mapping per module: {Accounts|Contacts: {CRM_Field: deskField}}"),
+    Key("sync.overlap_seconds", "int", 5,
+        "incremental reads start this many seconds before the cursor"),
 )
 KEY_BY_NAME = {key.name: key for key in KEYS}
 SECTIONS = {key.name.split(".")[0] for key in KEYS if "." in key.name}

@@ -86,6 +86,13 @@ class Unsupported(BackendError):
     kind = "unsupported"
 
 
+class SyncIncomplete(DeskctlError):
+    """The run finished, but records were rejected or conflicts wait for a human."""
+
+    exit_code = ExitCode.SYNC_INCOMPLETE
+    kind = "sync-incomplete"
+
+
 class AuthError(DeskctlError):
     exit_code = ExitCode.AUTH
     kind = "auth"

@@ -53,6 +53,10 @@ class CrmApi(ABC):
     def get_record(self, module: str, record_id: str) -> Record: ...
 
     @abstractmethod
+    def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
+        """Records whose ``field`` equals one of ``values``, ignoring case (a search)."""
+
+    @abstractmethod
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]: ...
 
     @abstractmethod
@@ -103,6 +107,10 @@ class DeskApi(ABC):
 
     @abstractmethod
     def get_record(self, kind: str, record_id: str) -> Record: ...
+
+    @abstractmethod
+    def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
+        """Records whose ``field`` equals one of ``values``, ignoring case (a search)."""
 
     @abstractmethod
     def create_record(self, kind: str, data: dict[str, Any]) -> Record: ...

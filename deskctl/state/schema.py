@@ -12,7 +12,8 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '{}'
     );
     """,
-    # 2: sync status per record pair, cursors, conflicts, record errors, run history
+    # 2: sync status per record pair, cursors, conflicts, record errors, records kept apart
+    # after an unlink, create intents (crash recovery), run history
     """
     CREATE TABLE sync_pairs (
         module TEXT NOT NULL, crm_id TEXT NOT NULL, desk_id TEXT NOT NULL,
@@ -30,6 +31,12 @@ MIGRATIONS: tuple[str, ...] = (
         module TEXT NOT NULL, side TEXT NOT NULL, record_id TEXT NOT NULL,
         message TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (module, side, record_id));
+    CREATE TABLE sync_unlinked (
+        module TEXT NOT NULL, side TEXT NOT NULL, record_id TEXT NOT NULL,
+        PRIMARY KEY (module, side, record_id));
+    CREATE TABLE sync_intents (
+        module TEXT NOT NULL, side TEXT NOT NULL, record_id TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (module, side, record_id));
     CREATE TABLE sync_runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
         outcome TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '{}')

@@ -18,7 +18,8 @@ from deskctl import clock
 from deskctl.sqlitefile import connect
 from deskctl.state.schema import MIGRATIONS
 
-SYNC_TABLES = ("sync_pairs", "sync_cursors", "sync_conflicts", "sync_errors", "sync_runs")
+SYNC_TABLES = ("sync_pairs", "sync_cursors", "sync_conflicts", "sync_errors", "sync_unlinked",
+               "sync_intents", "sync_runs")
 
 
 class StateStore:

@@ -58,6 +58,9 @@ class LocalCrm(CrmApi):
             raise NotFound(f"no {kind} record with id {record_id}")
         return record
 
+    def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
+        return self.db.find(CRM_SCOPE, self._kind(module), field, values)
+
     def _problems(self, meta: ModuleMeta, data: dict[str, Any], partial: bool) -> list[str]:
         problems = [reason for _f, reason in validate(meta, data, partial=partial)]
         for fmeta in meta.fields:

@@ -137,6 +137,20 @@ class SandboxDb:
                                 (scope, kind, record_id)).fetchone()
         return self._record(row) if row else None
 
+    def find(self, scope: str, kind: str, field: str, values: list[str]) -> list[Record]:
+        """Records whose JSON ``field`` equals one of ``values`` ignoring case."""
+        found: list[Record] = []
+        wanted = sorted({v.lower() for v in values})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT * FROM records WHERE scope = ? AND kind = ? AND "
+                f"lower(json_extract(data, ?)) IN ({marks}) ORDER BY seq",
+                [scope, kind, f"$.{field}", *chunk])
+            found += [self._record(r) for r in rows]
+        return found
+
     def insert(self, scope: str, kind: str, data: dict[str, Any], record_id: str | None = None,
                ) -> Record:
         with self.write() as conn:

@@ -20,6 +20,7 @@ HISTORY_FIELDS = ("status", "priority", "assigneeId", "dueDate", "subject")
 
 
 class LocalDesk(DeskApi):
+    concurrency = 1  # one SQLite connection: writes are serial
     def __init__(self, db: SandboxDb, portal_id: str) -> None:
         super().__init__(portal_id)
         self.db = db
@@ -100,6 +101,10 @@ class LocalDesk(DeskApi):
         if record is None:
             raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
         return record
+
+    def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
+        self.fields(kind)
+        return self.db.find(self.portal_id, kind, field, values)
 
     def _lookup_exists(self, target: str, value: str) -> bool:
         if target == "departments":

@@ -1,0 +1,188 @@
+"""`deskctl sync`: configure, run (for cron), pause/resume, status, errors, conflicts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from deskctl import output
+from deskctl.app import App, pass_app
+from deskctl.commands.options import changed_message
+from deskctl.errors import SyncIncomplete
+from deskctl.services.sync import CONFLICTS, MODES, ON_DELETE, SyncService
+
+
+def _service(app: App) -> SyncService:
+    return SyncService(app.backend, app.state, app.config)
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """Keep CRM Accounts and Contacts in sync with Desk (one-way or both ways).
+
+    \b
+    Examples:
+      deskctl sync configure --mode bidirectional --conflict newest
+      deskctl sync run --dry-run
+      deskctl sync run --lock-timeout 60           # from cron
+      deskctl sync status -o json
+      deskctl sync conflicts
+      deskctl sync resolve 3 --take crm
+    """
+
+
+@sync_group.command("configure")
+@click.option("--mode", type=click.Choice(MODES), help="Fixed once enabled (pause-only).")
+@click.option("--conflict", type=click.Choice(CONFLICTS),
+              help="Both sides changed differently: who wins (default newest; one-way: crm).")
+@click.option("--on-delete", type=click.Choice(ON_DELETE),
+              help="A record deleted on one side: forget the pair (unlink, default) or delete "
+                   "it on the other side too (propagate).")
+@pass_app
+def configure(app: App, mode: str | None, conflict: str | None, on_delete: str | None) -> None:
+    """Enable the sync or change its policies (admin only)."""
+    result = _service(app).configure(mode, conflict, on_delete)
+    output.render({k: v for k, v in result.items() if k != "changed"}, app.output)
+    changed_message(result, "Sync settings saved.", "Sync settings unchanged.")
+
+
+def _progress() -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    if not sys.stderr.isatty():
+        return (lambda done, total: None), (lambda: None)
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = click.progressbar(length=total, label="Syncing", file=sys.stderr)
+            bar["bar"].__enter__()
+            bar["done"] = 0
+        bar["bar"].update(done - bar["done"])
+        bar["done"] = done
+
+    def close() -> None:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+
+    return update, close
+
+
+def _summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for module, data in report["modules"].items():
+        counts = data["counts"]
+        for direction, side in (("crm->desk", "desk"), ("desk->crm", "crm")):
+            rows.append({"module": module, "direction": direction,
+                         "created": counts.get(f"create->{side}", 0),
+                         "updated": counts.get(f"update->{side}", 0),
+                         "deleted": counts.get(f"delete->{side}", 0)})
+        rows.append({"module": module, "direction": "links",
+                     "created": f"linked {counts.get('link', 0)}",
+                     "updated": f"unlinked {counts.get('unlink', 0)}",
+                     "deleted": f"conflicts {counts.get('conflict', 0)}"})
+    return rows
+
+
+@sync_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing, not even state.")
+@click.option("--module", "modules", multiple=True, type=click.Choice(["Accounts", "Contacts"]),
+              help="Only this module (repeatable; default both).")
+@click.option("--full", is_flag=True, help="Read everything, not only what changed.")
+@click.option("--max-delete", default="10%", show_default=True, metavar="N|P%",
+              help="Abort before deleting more than this many synced records.")
+@click.option("--force", is_flag=True, help="Delete past --max-delete.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait this long for another run to finish (default: config, 0).")
+@pass_app
+def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delete: str,
+        force: bool, lock_timeout: float | None) -> None:
+    """Sync what changed since the last run (made for cron).
+
+    Exit codes: 0 done, 3 done with record errors or open conflicts, 4 another run holds
+    the lock. Paused: does nothing and exits 0.
+    """
+    from deskctl.sync.mapping import MODULES
+    from deskctl.sync.run import RunOptions
+
+    ordered = tuple(m for m in MODULES if not modules or m in modules)
+    options = RunOptions(dry_run=dry_run, modules=ordered, full=full, max_delete=max_delete,
+                         force=force, overlap_seconds=int(app.config.get("sync.overlap_seconds")))
+    update, close = _progress()
+    try:
+        report = _service(app).run(options, app.config.lock_timeout if lock_timeout is None
+                                   else lock_timeout, update)
+    finally:
+        close()
+    if report.get("paused"):
+        output.message("The sync is paused; nothing done ('deskctl sync resume' to resume).")
+        if app.output != "table":
+            output.render(report, app.output)
+        return
+    if app.output != "table":
+        output.render(report, app.output)
+    elif dry_run:
+        actions = [a for m in report["modules"].values() for a in m["actions"]]
+        output.render(actions, "table", ["module", "action", "side", "crm_id", "desk_id",
+                                         "reason"], empty="Nothing to do.")
+    else:
+        output.render(_summary_rows(report), "table")
+    calls = report["api_calls"]
+    output.message(f"{'Plan' if dry_run else 'Done'}: {report['conflicts']} open conflicts, "
+                   f"{report['errors']} record errors; API calls: CRM {calls['crm']}, Desk "
+                   f"{calls['desk']}; {report['duration_seconds']}s.")
+    if not dry_run and (report["errors"] or report["conflicts"]):
+        raise SyncIncomplete(f"{report['errors']} records could not be synced and "
+                             f"{report['conflicts']} conflicts are open; see 'deskctl sync "
+                             "errors' and 'deskctl sync conflicts'")
+
+
+@sync_group.command("pause")
+@pass_app
+def pause(app: App) -> None:
+    """Pause the sync (runs do nothing until resumed)."""
+    changed_message(_service(app).set_paused(True), "Sync paused.", "The sync is already paused.")
+
+
+@sync_group.command("resume")
+@pass_app
+def resume(app: App) -> None:
+    """Resume a paused sync."""
+    changed_message(_service(app).set_paused(False), "Sync resumed.",
+                    "The sync is not paused.")
+
+
+@sync_group.command("status")
+@pass_app
+def status(app: App) -> None:
+    """Mode, paused or active, last run, cursors, pairs, open conflicts and errors."""
+    output.render(_service(app).status(), app.output)
+
+
+@sync_group.command("errors")
+@pass_app
+def errors(app: App) -> None:
+    """Records the other side rejected; retried on every run until they sync."""
+    output.render(_service(app).errors(), app.output,
+                  ["module", "side", "record_id", "message", "attempts", "last_seen"],
+                  empty="No record errors.")
+
+
+@sync_group.command("conflicts")
+@pass_app
+def conflicts(app: App) -> None:
+    """Pairs changed differently on both sides, waiting for 'sync resolve'."""
+    output.render(_service(app).conflicts(), app.output,
+                  ["id", "module", "crm_id", "desk_id", "crm", "desk"], empty="No conflicts.")
+
+
+@sync_group.command("resolve")
+@click.argument("conflict_id", metavar="ID", type=int)
+@click.option("--take", type=click.Choice(["crm", "desk"]), required=True,
+              help="The side whose values win.")
+@pass_app
+def resolve(app: App, conflict_id: int, take: str) -> None:
+    """Resolve a conflict by taking one side's values (admin only)."""
+    output.render(_service(app).resolve(conflict_id, take), app.output)

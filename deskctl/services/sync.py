@@ -1,0 +1,192 @@
+"""Sync settings and runs: configure (mode fixed once enabled), pause/resume, run under the
+run lock, status, record errors, conflicts and their resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from deskctl import clock
+from deskctl.errors import NotFound, RuleViolation
+from deskctl.models.integration import Integration
+from deskctl.services.access import integration, require_admin
+
+if TYPE_CHECKING:
+    from deskctl.backends.base import Backend
+    from deskctl.config import Config
+    from deskctl.state import StateStore
+    from deskctl.sync.mapping import ModuleMapping
+    from deskctl.sync.run import RunOptions
+
+MODES = ("one-way", "bidirectional")
+CONFLICTS = ("crm-wins", "desk-wins", "newest", "manual")
+ON_DELETE = ("unlink", "propagate")
+NOT_CONFIGURED = "sync is not configured: run 'deskctl sync configure --mode one-way' " \
+                 "(or bidirectional) first"
+
+
+class SyncService:
+    def __init__(self, backend: Backend, state: StateStore, config: Config) -> None:
+        self.backend = backend
+        self.state = state
+        self.config = config
+
+    def _active(self) -> Integration:
+        return integration(self.state).require_active()
+
+    def settings(self) -> dict[str, Any] | None:
+        return self.state.get("sync")
+
+    def mappings(self) -> dict[str, ModuleMapping]:
+        """The configured mapping, checked against both sides' field metadata."""
+        from deskctl.sync.mapping import DESK_KIND, MODULES, build_mappings
+
+        desk = self.backend.desk(str(self._active().portal_id))
+        crm_meta = {m: self.backend.crm.module(m) for m in MODULES}
+        desk_meta = {DESK_KIND[m]: desk.fields(DESK_KIND[m]) for m in MODULES}
+        source = self.config.sources.get("sync.mapping", "default")
+        return build_mappings(self.config.get("sync.mapping"), crm_meta, desk_meta, source)
+
+    def configure(self, mode: str | None, conflict: str | None,
+                  on_delete: str | None) -> dict[str, Any]:
+        me = require_admin(self.backend, "configure the sync")
+        self._active()
+        current = self.settings()
+        if current is None and mode is None:
+            raise RuleViolation("choose the sync mode with --mode one-way|bidirectional")
+        if current is not None and mode is not None and mode != current["mode"]:
+            raise RuleViolation(f"the sync is enabled in {current['mode']} mode, and once "
+                                "enabled it can only be paused; to choose another mode, "
+                                "deactivate the integration and set it up again")
+        mode = mode or current["mode"]  # type: ignore[index]
+        if mode == "one-way" and conflict not in (None, "crm-wins"):
+            raise RuleViolation("one-way sync never writes to the CRM, so the CRM always "
+                                "wins; --conflict applies to bidirectional sync only")
+        self.mappings()  # a bad mapping is reported before the sync is enabled
+        default_conflict = "crm-wins" if mode == "one-way" else "newest"
+        updated = {
+            "mode": mode,
+            "conflict": conflict or (current or {}).get("conflict") or default_conflict,
+            "on_delete": on_delete or (current or {}).get("on_delete") or "unlink",
+            "paused": (current or {}).get("paused", False),
+            "enabled_at": (current or {}).get("enabled_at") or clock.now_iso(),
+            "enabled_by": (current or {}).get("enabled_by") or me.email,
+        }
+        changed = updated != current
+        if changed:
+            with self.state.transaction():
+                self.state.put("sync", updated)
+                self.state.audit(me.email, "sync.configure", mode,
+                                 {k: updated[k] for k in ("mode", "conflict", "on_delete")})
+        return {**updated, "changed": changed}
+
+    def set_paused(self, paused: bool) -> dict[str, Any]:
+        me = require_admin(self.backend, "pause or resume the sync")
+        self._active()
+        current = self.settings()
+        if current is None:
+            raise RuleViolation(NOT_CONFIGURED)
+        changed = current["paused"] != paused
+        if changed:
+            with self.state.transaction():
+                self.state.put("sync", {**current, "paused": paused})
+                self.state.audit(me.email, "sync.pause" if paused else "sync.resume", "")
+        return {"paused": paused, "changed": changed}
+
+    def run(self, options: RunOptions, lock_timeout: float,
+            progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
+        from deskctl.state import RunLock
+        from deskctl.state.sync import SyncStore
+        from deskctl.sync.plan import Policy
+        from deskctl.sync.run import AbortedRun, SyncRun
+
+        current = self._active()
+        settings = self.settings()
+        if settings is None:
+            raise RuleViolation(NOT_CONFIGURED)
+        if settings["paused"]:
+            return {"paused": True}
+        mappings = self.mappings()
+        actor = self.backend.crm.current_user().email
+        policy = Policy(settings["mode"], settings["conflict"], settings["on_delete"])
+        sync = SyncStore(self.state)
+        engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
+                         mappings, policy, options, progress)
+        if options.dry_run:  # reads only: no lock, no state written
+            return {"mode": policy.mode, **engine.execute()}
+        with RunLock(self.state.path, "sync run", lock_timeout):
+            run_id = sync.start_run()
+            try:
+                report = {"mode": policy.mode, **engine.execute()}
+            except AbortedRun as exc:
+                sync.finish_run(run_id, "aborted", {"reason": exc.message})
+                raise
+            outcome = "incomplete" if report["errors"] or report["conflicts"] else "ok"
+            report["outcome"] = outcome
+            summary = {m: r["counts"] for m, r in report["modules"].items()}
+            sync.finish_run(run_id, outcome, {"counts": summary, "errors": report["errors"],
+                                              "conflicts": report["conflicts"]})
+            self.state.audit(actor, "sync.run", policy.mode,
+                             {"outcome": outcome, "counts": summary})
+        return report
+
+    def status(self) -> dict[str, Any]:
+        from deskctl.state.sync import SyncStore
+
+        current = integration(self.state)
+        settings = self.settings()
+        sync = SyncStore(self.state)
+        return {"integration": current.status,
+                "mode": settings["mode"] if settings else None,
+                "state": ("paused" if settings["paused"] else "active") if settings
+                else "not-configured",
+                "conflict": settings["conflict"] if settings else None,
+                "on_delete": settings["on_delete"] if settings else None,
+                "pairs": self.state.link_counts(),
+                "open_conflicts": len(sync.conflicts()),
+                "errors": len(sync.errors()),
+                "last_run": self.state.last_sync_run(),
+                "cursors": sync.all_cursors()}
+
+    def errors(self) -> list[dict[str, Any]]:
+        from deskctl.state.sync import SyncStore
+
+        return SyncStore(self.state).errors()
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        from deskctl.state.sync import SyncStore
+
+        return SyncStore(self.state).conflicts()
+
+    def resolve(self, conflict_id: int, take: str) -> dict[str, Any]:
+        """Write the chosen side's values to the other side and close the conflict."""
+        from deskctl.state.sync import SyncStore
+        from deskctl.sync.execute import AccountLinks, Executor
+        from deskctl.sync.mapping import canonical
+        from deskctl.sync.plan import CRM, DESK, Action, other
+
+        me = require_admin(self.backend, "resolve sync conflicts")
+        current = self._active()
+        sync = SyncStore(self.state)
+        conflict = next((c for c in sync.conflicts() if c["id"] == conflict_id), None)
+        if conflict is None:
+            raise NotFound(f"no open conflict with id {conflict_id} (see 'deskctl sync "
+                           "conflicts')")
+        module = conflict["module"]
+        mapping = self.mappings()[module]
+        desk = self.backend.desk(str(current.portal_id))
+        record = (self.backend.crm.get_record(module, conflict["crm_id"]) if take == CRM
+                  else desk.get_record(mapping.kind, conflict["desk_id"]))
+        links = AccountLinks(sync.pairs("Accounts"))
+        values = canonical(mapping, take, record.data, links.canonical)
+        action = Action("update", module, other(take), conflict["crm_id"], conflict["desk_id"],
+                        values, reason=f"conflict resolved: {take} wins")
+        outcome = Executor(self.backend.crm, desk, sync, mapping, links, {}).apply([action])
+        if outcome.failed:
+            raise RuleViolation(f"could not write the {take} values to "
+                                f"{DESK if take == CRM else CRM}: {outcome.failed[0][1]}")
+        with self.state.transaction():
+            sync.drop_conflict(conflict_id)
+            self.state.audit(me.email, "sync.resolve", f"{module}/{conflict['crm_id']}",
+                             {"take": take})
+        return {"id": conflict_id, "module": module, "took": take, "values": values}
