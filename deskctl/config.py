@@ -136,6 +136,13 @@ def _coerce(key: Key, value: Any, from_env: bool) -> Any:
             raise ValueError(f"must not be negative, got {value!r}")
         return number
     if key.type == "mapping":
+        if from_env and isinstance(value, str):
+            import yaml
+
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise ValueError("expected a YAML mapping") from None
         if not isinstance(value, Mapping):
             raise ValueError(f"expected a mapping, got {type(value).__name__}")
         return value

@@ -28,3 +28,16 @@ step deskctl signals configure --disable new-rating
 step deskctl integration status
 step deskctl sandbox outbox
 step deskctl audit --limit 5
+
+# Sync: one run links, creates and reports the seeded duplicates; fix them; rerun
+step deskctl sync configure --mode bidirectional --conflict newest
+step deskctl sync run --dry-run --module Accounts
+step deskctl sync run || echo "(exit $?: some records need a human; see below)"
+step deskctl sync errors
+for id in $(deskctl -o json sync errors | python3 -c 'import json,sys; print(" ".join(e["side"]+":"+e["record_id"] for e in json.load(sys.stdin)))'); do
+  side=${id%%:*}; rid=${id#*:}
+  if [ "$side" = crm ]; then deskctl -q sandbox crm delete Contacts "$rid" >/dev/null
+  else deskctl -q sandbox desk delete contacts "$rid" >/dev/null; fi
+done
+step deskctl sync run
+step deskctl sync status

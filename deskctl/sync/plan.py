@@ -169,7 +169,7 @@ def _plan_pair(inp: PlanInput, pair: PairRow) -> Action | None:
         if policy.two_way:
             return Action("update", module, CRM, pair.crm_id, pair.desk_id, desk.values,
                           reason="changed in Desk")
-        master = inp.current.get((CRM, pair.crm_id))
+        master = crm or inp.current.get((CRM, pair.crm_id))
         if master is not None and master.fp != desk.fp:
             return Action("update", module, DESK, pair.crm_id, pair.desk_id, master.values,
                           reason="changed in Desk; one-way sync restores the CRM values")

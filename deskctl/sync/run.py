@@ -52,6 +52,7 @@ class Snapshot:
     recovered: dict[tuple[str, str], list[Record]] = field(default_factory=dict)
     current: dict[tuple[str, str], Record] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
+    gone: set[tuple[str, str]] = field(default_factory=set)  # errors/intents of deleted records
 
 
 class AbortedRun(DeskctlError):
@@ -139,12 +140,12 @@ class SyncRun:
                     if record is not None:
                         snap.current[(CRM, record.id)] = record
         for side, record_id in sorted(wanted):
-            if record_id in snap.records[side] or record_id in snap.deleted[side]:
+            if record_id in snap.records[side]:
                 continue
-            record = self._get(side, module, record_id)
-            if record is None:
-                self.sync.clear_error(module, side, record_id)
-                self.sync.clear_intent(module, side, record_id)
+            record = None if record_id in snap.deleted[side] else self._get(side, module,
+                                                                             record_id)
+            if record is None:  # gone: nothing left to retry (cleared when the run applies)
+                snap.gone.add((side, record_id))
             else:
                 snap.records[side][record_id] = record
         self._find_candidates(snap, mapping, pairs, intents)
@@ -267,6 +268,9 @@ class SyncRun:
                 with self.sync.store.transaction():
                     for side, cursor in snap.cursors.items():
                         self.sync.set_cursor(module, side, cursor)
+                    for side, record_id in snap.gone:
+                        self.sync.clear_error(module, side, record_id)
+                        self.sync.clear_intent(module, side, record_id)
                 report["modules"][module] = {
                     "counts": summarize(outcome.done),
                     "failed": [{"action": a.kind, "side": a.target, "crm_id": a.crm_id,

@@ -68,7 +68,7 @@ DESK_KINDS_META: dict[str, ModuleMeta] = {
         F("email", "Email", "email", max_length=100),
         F("phone", "Phone", "phone", max_length=30),
         F("mobile", "Mobile", "phone", max_length=30),
-        F("title", "Title", max_length=100),
+        F("title", "Title", max_length=50),  # tighter than the CRM: a realistic rejection
         F("accountId", "Account", "lookup", lookup="accounts"),
         F("city", "City", max_length=100),
     )),

@@ -165,7 +165,7 @@ def _seed_desk(backend: LocalBackend, rng: random.Random, counts: SeedCounts,
             "firstName": data["First_Name"], "lastName": data["Last_Name"],
             "email": data["Email"].swapcase() if rng.random() > 0.5 else data["Email"]}).id)
         added["desk contacts"] += 1
-    for i in range(max(2, counts.contacts // 5)):
+    for i in range(max(2, counts.contacts // 5) if counts.contacts else 0):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         desk_contacts.append(desk.create_record("contacts", {
             "firstName": first, "lastName": last,

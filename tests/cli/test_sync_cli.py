@@ -1,0 +1,124 @@
+"""`deskctl sync` through the CLI: exit codes, stdout, stderr."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def linked(seeded):
+    assert seeded("portal", "connect", "acme-support").exit_code == 0
+    return seeded
+
+
+def test_run_before_configure_is_a_clear_error(linked) -> None:
+    result = linked("sync", "run")
+    assert result.exit_code == 1
+    assert "sync is not configured" in result.stderr
+
+
+def test_run_without_integration(seeded) -> None:
+    result = seeded("sync", "run")
+    assert result.exit_code == 1 and "integration is not active" in result.stderr
+
+
+def test_configure_then_mode_is_fixed(linked) -> None:
+    result = linked("sync", "configure", "--mode", "one-way", "-o", "json")
+    assert result.exit_code == 0
+    assert result.json()["mode"] == "one-way" and result.json()["conflict"] == "crm-wins"
+    refused = linked("sync", "configure", "--mode", "bidirectional")
+    assert refused.exit_code == 1
+    assert "once enabled it can only be paused" in refused.stderr
+    policy = linked("sync", "configure", "--on-delete", "propagate")
+    assert policy.exit_code == 0 and "Sync settings saved." in policy.stderr
+
+
+def test_configure_is_admin_only(linked) -> None:
+    result = linked("--as", "sam.sales@acme.example", "sync", "configure", "--mode", "one-way")
+    assert result.exit_code == 6
+
+
+def test_seeded_run_reports_ambiguous_duplicates_with_exit_3(linked) -> None:
+    linked("sync", "configure", "--mode", "bidirectional")
+    dry = linked("sync", "run", "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.stdout.splitlines()[0].split()[:3] == ["MODULE", "ACTION", "SIDE"]
+    assert "Plan:" in dry.stderr
+    result = linked("sync", "run", "-o", "json")
+    assert result.exit_code == 3
+    report = result.json()
+    assert report["errors"] > 0 and report["outcome"] == "incomplete"
+    assert set(report["api_calls"]) == {"crm", "desk", "crm_writes", "desk_writes"}
+    assert report["modules"]["Contacts"]["counts"]["create->desk"] > 0
+    assert "see 'deskctl sync errors'" in result.stderr
+    errors = linked("sync", "errors", "-o", "json").json()
+    assert all("ambiguous match" in e["message"] for e in errors)
+    # fixing the duplicates in the CRM lets the next run finish cleanly
+    for error in errors:
+        if error["side"] == "crm":
+            linked("sandbox", "crm", "delete", "Contacts", error["record_id"])
+        else:
+            linked("sandbox", "desk", "delete", "contacts", error["record_id"])
+    clean = linked("sync", "run")
+    assert clean.exit_code == 0, clean.stderr
+    assert linked("sync", "errors", "-o", "json").json() == []
+
+
+def test_status_shows_mode_pairs_and_last_run(linked) -> None:
+    linked("sync", "configure", "--mode", "one-way")
+    linked("sync", "run")
+    status = linked("sync", "status", "-o", "json").json()
+    assert status["mode"] == "one-way" and status["state"] == "active"
+    assert status["pairs"]["Contacts"] > 0
+    assert status["last_run"]["outcome"] in ("ok", "incomplete")
+    assert {c["side"] for c in status["cursors"]} >= {"crm", "desk"}
+    integration = linked("integration", "status", "-o", "json").json()
+    assert integration["sync"]["mode"] == "one-way"
+    assert integration["last_sync"]["outcome"] == status["last_run"]["outcome"]
+
+
+def test_pause_makes_runs_quiet_no_ops(linked) -> None:
+    linked("sync", "configure", "--mode", "one-way")
+    assert linked("sync", "pause").stderr.strip() == "Sync paused."
+    result = linked("sync", "run")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "paused; nothing done" in result.stderr
+    assert linked("sync", "status", "-o", "json").json()["pairs"] == {}
+    assert linked("sync", "resume").stderr.strip() == "Sync resumed."
+
+
+def test_conflicts_and_resolve(linked) -> None:
+    linked("sync", "configure", "--mode", "bidirectional", "--conflict", "manual")
+    created = linked("sandbox", "crm", "create", "Contacts", "Last_Name=Twin",
+                     "Email=twin@x.example", "-o", "json").json()
+    linked("sync", "run", "--module", "Contacts")
+    pairs = linked("sync", "status", "-o", "json").json()["pairs"]
+    assert pairs["Contacts"] >= 1
+    desk = [r for r in linked("sandbox", "desk", "list", "contacts", "-o", "json").json()
+            if r.get("email") == "twin@x.example"][0]
+    linked("sandbox", "crm", "update", "Contacts", created["id"], "Last_Name=CrmTwin")
+    linked("sandbox", "desk", "update", "contacts", desk["id"], "lastName=DeskTwin")
+    result = linked("sync", "run", "--module", "Contacts")
+    assert result.exit_code == 3
+    [conflict] = [c for c in linked("sync", "conflicts", "-o", "json").json()
+                  if c["crm_id"] == created["id"]]
+    assert linked("sync", "resolve", "999", "--take", "crm").exit_code == 1
+    resolved = linked("sync", "resolve", str(conflict["id"]), "--take", "crm", "-o", "json")
+    assert resolved.exit_code == 0
+    desk_after = [r for r in linked("sandbox", "desk", "list", "contacts", "-o", "json").json()
+                  if r["id"] == desk["id"]][0]
+    assert desk_after["lastName"] == "CrmTwin"
+
+
+def test_max_delete_must_be_a_count_or_percentage(linked) -> None:
+    linked("sync", "configure", "--mode", "one-way")
+    result = linked("sync", "run", "--max-delete", "lots")
+    assert result.exit_code in (0, 3)  # no deletes planned: the guard is not consulted
+    linked("sync", "configure", "--on-delete", "propagate")
+    contacts = linked("sandbox", "crm", "list", "Contacts", "-o", "json").json()
+    for contact in contacts[:5]:
+        linked("sandbox", "crm", "delete", "Contacts", contact["id"])
+    bad = linked("sync", "run", "--max-delete", "lots")
+    assert bad.exit_code == 1 and "--max-delete must be a count or a percentage" in bad.stderr
+    guarded = linked("sync", "run")
+    assert guarded.exit_code == 1 and "more than --max-delete 10%" in guarded.stderr

@@ -1,0 +1,116 @@
+"""Real `deskctl sync run` processes: killed with SIGKILL mid-run, and run concurrently."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.sync.conftest import SyncWorld, make_world
+
+
+def big_world(home: Path, crm: int, desk: int) -> SyncWorld:
+    world = make_world(home)
+    accounts = [r.id for r in world.crm.create_records(
+        "Accounts", [{"Account_Name": f"Account {i}"} for i in range(50)])]
+    for start in range(0, crm, 100):
+        world.crm.create_records("Contacts", [
+            {"Last_Name": f"Crm {i}", "Account_Name": str(accounts[i % 50]),
+             # every tenth has no email: only the create intent prevents its duplicate
+             "Email": f"crm{i}@x.example" if i % 10 else None}
+            for i in range(start, min(start + 100, crm))])
+    for i in range(desk):
+        world.desk.create_record("contacts", {"lastName": f"Desk {i}",
+                                              "email": f"desk{i}@x.example"})
+    world.backend.close()
+    world.state.close()
+    return world
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCTL_")}
+    env.update({"DESKCTL_HOME": str(home / "home"), "DESKCTL_STATE": str(home / "state.db"),
+                "DESKCTL_LOCAL_PATH": str(home / "sandbox.db"),
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    return env
+
+
+def sync_process(home: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "deskctl", "-o", "json", "sync", "run", *args],
+                            env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def started_holding_the_lock(home: Path) -> subprocess.Popen[str]:
+    proc = sync_process(home)
+    lock = Path(str(home / "state.db") + ".lock")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if lock.exists() and f'"pid": {proc.pid}' in lock.read_text():
+            return proc
+        time.sleep(0.01)
+    raise AssertionError("the first run never took the lock")
+
+
+def assert_converged(home: Path, crm: int, desk: int) -> None:
+    world = make_world(home, mode=None)
+    crm_names = [r.data["Last_Name"] for r in world.crm.list_records("Contacts")]
+    desk_names = [r.data["lastName"] for r in world.desk.list_records("contacts")]
+    assert len(crm_names) == len(set(crm_names)) == crm + desk, "duplicates in CRM"
+    assert len(desk_names) == len(set(desk_names)) == crm + desk, "duplicates in Desk"
+    assert len(world.store.pairs("Contacts")) == crm + desk
+    assert world.store.intents("Contacts") == set()
+    assert world.writes(world.run()) == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_run_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: Path,
+                                                                   seed: int) -> None:
+    crm, desk = 3000, 600
+    big_world(tmp_path, crm, desk)
+    rng = random.Random(seed)
+    killed, delay = 0, rng.uniform(0.25, 0.4)
+    for _ in range(40):  # each killed run gets a little further, until one finishes
+        proc = sync_process(tmp_path)
+        time.sleep(delay)
+        if proc.poll() is not None:
+            break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        killed += 1
+        delay += rng.uniform(0.02, 0.08)
+    assert killed >= 2, "too few runs were interrupted for the test to prove anything"
+    final = sync_process(tmp_path)
+    out, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err
+    assert json.loads(out)["errors"] == 0
+    assert_converged(tmp_path, crm, desk)
+
+
+def test_a_second_concurrent_run_exits_4_naming_the_holder(tmp_path: Path) -> None:
+    big_world(tmp_path, 3000, 0)
+    first = started_holding_the_lock(tmp_path)
+    second = sync_process(tmp_path, "--lock-timeout", "0")
+    _out, err = second.communicate(timeout=60)
+    assert second.returncode == 4
+    assert f"pid {first.pid}" in err and "sync run" in err
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert_converged(tmp_path, 3000, 0)
+
+
+def test_a_waiting_run_proceeds_when_the_lock_is_released(tmp_path: Path) -> None:
+    big_world(tmp_path, 1000, 0)
+    first = started_holding_the_lock(tmp_path)
+    second = sync_process(tmp_path, "--lock-timeout", "60")
+    assert first.wait(timeout=120) == 0
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert_converged(tmp_path, 1000, 0)
