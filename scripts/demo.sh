@@ -41,3 +41,16 @@ for id in $(deskctl -o json sync errors | python3 -c 'import json,sys; print(" "
 done
 step deskctl sync run
 step deskctl sync status
+
+# Tickets, a deal link, stats and signals
+TICKET=$(deskctl -o json ticket list --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+DEAL=$(deskctl -o json sandbox crm list Deals --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+step deskctl ticket list --view all --sort priority --limit 5
+step deskctl ticket comment "$TICKET" --text "Customer called; looking into it." --private
+step deskctl ticket link-deal "$TICKET" --deal "$DEAL"
+step deskctl ticket list --sort deal-amount --limit 3
+step deskctl ticket show "$TICKET"
+step deskctl sandbox customer reply "$TICKET" --text "Any update?"
+step deskctl stats
+step deskctl signals list
+step deskctl signals watch

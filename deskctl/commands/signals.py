@@ -18,8 +18,9 @@ def signals_group() -> None:
 
     \b
     Examples:
+      deskctl signals list --since 2026-11-01
+      deskctl signals watch >> signals.jsonl      # from cron: each signal once
       deskctl signals configure --disable new-rating --disable ticket-overdue
-      deskctl signals configure --enable new-rating
     """
 
 
@@ -33,3 +34,39 @@ def configure(app: App, enable: tuple[str, ...], disable: tuple[str, ...]) -> No
                                                                         list(disable))
     rows = [{"kind": k, "enabled": v} for k, v in signals.items()]
     output.render(rows if app.output == "table" else signals, app.output)
+
+
+@signals_group.command("list")
+@click.option("--since", metavar="TIME", help="Only signals at or after this ISO 8601 time.")
+@click.option("--module", metavar="MODULE", help="Only signals of one CRM record ...")
+@click.option("--record", "record_id", metavar="ID", help="... with this id.")
+@pass_app
+def list_(app: App, since: str | None, module: str | None, record_id: str | None) -> None:
+    """Signals of the enabled kinds, newest first."""
+    from deskctl.services.signals import SignalService
+
+    rows = SignalService(app.backend, app.state).recent(since, module, record_id)
+    if app.output == "table":
+        rows = [{"time": s["time"], "kind": s["kind"], "ticket": s["ticket"]["number"],
+                 "subject": s["ticket"]["subject"],
+                 "from": f"{s['from']['name']} ({s['from']['as']})", "detail": s["detail"]}
+                for s in rows]
+    output.render(rows, app.output, empty="No signals.")
+
+
+@signals_group.command("watch")
+@pass_app
+def watch(app: App) -> None:
+    """Print each new signal once, as one JSON object per line (cursor in the state).
+
+    At-least-once: a signal counts as delivered after its line is written and flushed, so
+    a crash in between prints it again on the next call; none is lost.
+    """
+    import json
+    import sys
+
+    from deskctl.services.signals import SignalService
+
+    for signal in SignalService(app.backend, app.state).watch():
+        sys.stdout.write(json.dumps(signal, sort_keys=True) + "\n")
+        sys.stdout.flush()

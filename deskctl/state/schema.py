@@ -41,6 +41,10 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
         outcome TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '{}')
     """,
+    # 3: signals already delivered by `signals watch`
+    """
+    CREATE TABLE signals_seen (id TEXT PRIMARY KEY, delivered_at TEXT NOT NULL)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -88,6 +88,7 @@ class StateStore:
         """Forget everything about the integration except the audit log."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM settings")
+            conn.execute("DELETE FROM signals_seen")
             for table in SYNC_TABLES:
                 conn.execute(f"DELETE FROM {table}")
 
@@ -118,6 +119,16 @@ class StateStore:
     def link_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT module, count(*) FROM sync_pairs GROUP BY module")
         return {r[0]: r[1] for r in rows}
+
+    # signals delivered by `signals watch`
+
+    def seen_signals(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM signals_seen")}
+
+    def mark_signal_seen(self, signal_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO signals_seen VALUES (?, ?)",
+                         (signal_id, clock.now_iso()))
 
     # audit log: who changed what, when
 

@@ -140,7 +140,8 @@ class LocalDesk(DeskApi):
                     clean["closedTime"] = clock.now_iso()
             record = self.db.insert(self.portal_id, kind, clean)
             if kind == "tickets":
-                self._history(record.id, "created", {})
+                self._history(record.id, "created", {f: [None, clean[f]] for f in HISTORY_FIELDS
+                                                     if clean.get(f) is not None})
         return record
 
     def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:

@@ -1,0 +1,383 @@
+"""Working on tickets from the CRM: list, show, create, comment, reply, forward, update,
+assign, close, delete, and deal links. The role matrix is checked before any change."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deskctl import clock
+from deskctl.errors import NotFound, RuleViolation, ValidationError
+from deskctl.models.people import Agent, CrmUser
+from deskctl.models.permissions import NO_DESK, check
+from deskctl.models.records import EMAIL_RE, Record, coerce_text
+from deskctl.services.access import integration
+from deskctl.services.relations import DEAL_LINK_FIELD, TicketRelations, deal_ids
+
+if TYPE_CHECKING:
+    from deskctl.backends.base import Backend, DeskApi
+    from deskctl.state import StateStore
+
+#: Zoho does not publish the limit; 20 MB is what its UI accepts per file
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+VIEWS = ("all", "overdue", "closed", "forwarded", "high-priority")
+SORTS = ("created", "due", "priority", "deal-amount")
+PRIORITY_RANK = {"Urgent": 0, "High": 1, "Medium": 2, "Low": 3}
+FIELD_ALIASES = {"owner": "assigneeId", "due": "dueDate", "contact": "contactId"}
+NEW_CONTACT = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]+)>\s*$")
+
+
+def is_overdue(ticket: Record, now: str) -> bool:
+    due = ticket.data.get("dueDate")
+    return bool(due) and ticket.data.get("status") != "Closed" and str(due) < now
+
+
+def parse_due(text: str) -> str:
+    """YYYY-MM-DD (end of that day, UTC) or an ISO 8601 time, as Zoho's UTC form."""
+    try:
+        day = date.fromisoformat(text)
+        return f"{day.isoformat()}T23:59:59Z"
+    except ValueError:
+        pass
+    try:
+        return clock.iso(clock.parse_time(text))
+    except Exception:
+        raise ValidationError(f"invalid due date {text!r} (YYYY-MM-DD or ISO 8601)") from None
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: CrmUser
+    role: str  # a Desk role, or NO_DESK
+
+
+class TicketService:
+    def __init__(self, backend: Backend, state: StateStore) -> None:
+        self.backend = backend
+        self.state = state
+        self.current = integration(state).require_active()
+
+    @cached_property
+    def desk(self) -> DeskApi:
+        return self.backend.desk(str(self.current.portal_id))
+
+    @cached_property
+    def agents(self) -> list[Agent]:
+        return self.desk.agents()
+
+    @cached_property
+    def actor(self) -> Actor:
+        user = self.backend.crm.current_user()
+        agent = next((a for a in self.agents if a.email.lower() == user.email.lower()
+                      and a.status == "active"), None)
+        return Actor(user, agent.role if agent else NO_DESK)
+
+    def allow(self, action: str) -> Actor:
+        check(self.actor.role, action, self.actor.user.email)
+        return self.actor
+
+    def relations(self) -> TicketRelations:
+        return TicketRelations(self.backend.crm, self.desk,
+                               {m: self.state.pair_map(m) for m in ("Contacts", "Accounts")})
+
+    def _record(self, module: str, record_id: str) -> tuple[str, Record]:
+        meta = self.backend.crm.module(module)
+        if meta.api_name not in self.current.related_lists:
+            raise RuleViolation(f"{meta.api_name} does not show tickets: enable it with "
+                                f"'deskctl related-list enable {meta.api_name}'")
+        return meta.api_name, self.backend.crm.get_record(meta.api_name, record_id)
+
+    def ticket(self, ticket_id: str) -> Record:
+        return self.desk.get_record("tickets", ticket_id)
+
+    def _audit(self, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+        self.state.audit(self.actor.user.email, f"ticket.{action}", target, details)
+
+    # reading
+
+    def tickets(self, module: str | None, record_id: str | None) -> list[Record]:
+        """The portal's tickets, or one record's (its module must show tickets)."""
+        if module is None:
+            return list(self.desk.list_records("tickets"))
+        if record_id is None:
+            raise ValidationError("--module needs --record")
+        name, record = self._record(module, record_id)
+        return self.relations().tickets_for(name, record)
+
+    def queue(self, module: str | None, record_id: str | None, view: str, sort: str,
+             limit: int | None) -> list[dict[str, Any]]:
+        self.allow("view")
+        now = clock.now_iso()
+        tickets = self.tickets(module, record_id)
+        if view == "overdue":
+            tickets = [t for t in tickets if is_overdue(t, now)]
+        elif view == "closed":
+            tickets = [t for t in tickets if t.data.get("status") == "Closed"]
+        elif view == "high-priority":
+            tickets = [t for t in tickets if t.data.get("priority") in ("High", "Urgent")]
+        elif view == "forwarded":
+            tickets = [t for t in tickets if any(e.kind == "forward"
+                                                 for e in self.desk.ticket_events(t.id))]
+        rows = [self._row(t, now) for t in tickets]
+        keys = {
+            "created": lambda r: r["_created"],
+            "due": lambda r: (r["due"] is None, r["due"] or ""),
+            "priority": lambda r: PRIORITY_RANK.get(r["priority"], 9),
+            "deal-amount": lambda r: -(r["deal"]["amount"] if r["deal"] else -1),
+        }
+        rows.sort(key=keys[sort], reverse=sort == "created")
+        for row in rows:
+            del row["_created"]
+        return rows[:limit] if limit else rows
+
+    @cached_property
+    def _contacts(self) -> dict[str, Record]:
+        return {c.id: c for c in self.desk.list_records("contacts")}
+
+    def _deal(self, deal_id: str) -> dict[str, Any] | None:
+        try:
+            deal = self.backend.crm.get_record("Deals", deal_id)
+        except NotFound:
+            return None
+        return {"id": deal.id, "name": deal.data.get("Deal_Name"),
+                "stage": deal.data.get("Stage"), "amount": deal.data.get("Amount")}
+
+    def _row(self, ticket: Record, now: str) -> dict[str, Any]:
+        data = ticket.data
+        owner = next((a for a in self.agents if a.id == data.get("assigneeId")), None)
+        contact = self._contacts.get(data.get("contactId", ""))
+        deals = [d for d in (self._deal(i) for i in deal_ids(ticket)) if d]
+        top = max(deals, key=lambda d: d["amount"] or 0) if deals else None
+        name = " ".join(filter(None, [contact.data.get("firstName"),
+                                      contact.data.get("lastName")])) if contact else None
+        return {"id": ticket.id, "number": data.get("ticketNumber"),
+                "subject": data.get("subject"), "status": data.get("status"),
+                "priority": data.get("priority"), "due": data.get("dueDate"),
+                "overdue": is_overdue(ticket, now),
+                "owner": owner.email if owner else None,
+                "contact": (f"{name} <{contact.data.get('email')}>" if contact and
+                            contact.data.get("email") else name),
+                "deal": top, "deals": len(deals), "_created": ticket.created_time}
+
+    def show(self, ticket_id: str) -> dict[str, Any]:
+        self.allow("view")
+        ticket = self.ticket(ticket_id)
+        row = self._row(ticket, clock.now_iso())
+        del row["_created"]
+        events = self.desk.ticket_events(ticket_id)
+        return {**row, "description": ticket.data.get("description"),
+                "created": ticket.created_time, "modified": ticket.modified_time,
+                "fields": {k: v for k, v in ticket.data.items() if k != DEAL_LINK_FIELD},
+                "deals": [d for d in (self._deal(i) for i in deal_ids(ticket)) if d],
+                "conversation": [e.to_dict() for e in events if e.kind != "history"],
+                "history": [e.to_dict() for e in events if e.kind == "history"]}
+
+    # creating
+
+    def _contact_for(self, module: str, record: Record, contact: str | None,
+                     new_contact: str | None) -> str:
+        if contact and new_contact:
+            raise ValidationError("use either --contact or --new-contact, not both")
+        if new_contact:
+            match = NEW_CONTACT.match(new_contact)
+            if not match or not EMAIL_RE.match(match["email"].strip()):
+                raise ValidationError(f"--new-contact expects \"First Last <email>\", got "
+                                      f"{new_contact!r}")
+            first, _, last = match["name"].strip().rpartition(" ")
+            return self.desk.create_record("contacts", {
+                "firstName": first or None, "lastName": last,
+                "email": match["email"].strip()}).id
+        if contact:
+            return self._find_contact(contact)
+        found = sorted(self.relations().desk_contacts(module, record))
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise ValidationError(f"this {module} record has {len(found)} Desk contacts; "
+                                  "choose one with --contact")
+        raise ValidationError(f"this {module} record has no Desk contact yet; pass --contact "
+                              "EMAIL_OR_ID or --new-contact \"First Last <email>\"")
+
+    def _find_contact(self, ref: str) -> str:
+        if ref in self._contacts:
+            return ref
+        wanted = ref.strip().lower()
+        hits = [c for c in self._contacts.values()
+                if (c.data.get("email") or "").lower() == wanted
+                or " ".join(filter(None, [c.data.get("firstName"), c.data.get("lastName")]))
+                .lower() == wanted]
+        if not hits:
+            raise NotFound(f"no Desk contact with id, email or name {ref!r}")
+        if len(hits) > 1:
+            raise ValidationError(f"{len(hits)} Desk contacts match {ref!r}; use the id: "
+                                  + ", ".join(h.id for h in hits))
+        return hits[0].id
+
+    def _agent_id(self, email: str) -> str:
+        agent = next((a for a in self.agents if a.email.lower() == email.lower()), None)
+        if agent is None or agent.status != "active":
+            raise NotFound(f"{email} is not an active agent of the linked portal")
+        return agent.id
+
+    @staticmethod
+    def check_attachment(path: str) -> dict[str, Any]:
+        file = Path(path)
+        if not file.is_file():
+            raise ValidationError(f"attachment not found: {path}")
+        size = file.stat().st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            raise ValidationError(f"attachment {path} is {size} bytes; the limit is "
+                                  f"{MAX_ATTACHMENT_BYTES} bytes")
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ValidationError(f"cannot read attachment {path}: {exc.strerror}") from None
+        return {"name": file.name, "size": size, "sha256": digest}
+
+    def create(self, module: str, record_id: str, subject: str, *, description: str | None,
+               contact: str | None, new_contact: str | None, priority: str | None,
+               status: str | None, due: str | None, owner: str | None,
+               attachments: list[str]) -> dict[str, Any]:
+        self.allow("create")
+        name, record = self._record(module, record_id)
+        files = [self.check_attachment(p) for p in attachments]  # all checked before writing
+        data: dict[str, Any] = {"subject": subject, "description": description,
+                                "priority": priority, "status": status,
+                                "departmentId": self.desk.departments()[0]["id"]}
+        if due:
+            data["dueDate"] = parse_due(due)
+        if owner:
+            data["assigneeId"] = self._agent_id(owner)
+        if name == "Deals":
+            data[DEAL_LINK_FIELD] = record.id
+        data["contactId"] = self._contact_for(name, record, contact, new_contact)
+        ticket = self.desk.create_record("tickets", data)
+        for meta in files:
+            self.desk.add_ticket_event(ticket.id, "attachment", self.actor.user.email, meta)
+        self._audit("create", ticket.id, {"module": name, "record": record.id,
+                                          "attachments": [f["name"] for f in files]})
+        return self.show(ticket.id)
+
+    # conversation
+
+    def comment(self, ticket_id: str, text: str, private: bool) -> dict[str, Any]:
+        self.allow("comment")
+        self.ticket(ticket_id)
+        event = self.desk.add_ticket_event(ticket_id, "comment", self.actor.user.email,
+                                           {"content": text, "public": not private})
+        self._audit("comment", ticket_id, {"private": private})
+        return event.to_dict()
+
+    def reply(self, ticket_id: str, text: str, to_all: bool) -> dict[str, Any]:
+        self.allow("reply")
+        ticket = self.ticket(ticket_id)
+        contact = self._contacts.get(ticket.data.get("contactId", ""))
+        recipients = [contact.data["email"]] if contact and contact.data.get("email") else []
+        if to_all:
+            for event in self.desk.ticket_events(ticket_id):
+                recipients += event.data.get("to", []) + event.data.get("cc", [])
+                if event.kind.startswith("customer") and "@" in event.author:
+                    recipients.append(event.author)
+        me = self.actor.user.email.lower()
+        recipients = list(dict.fromkeys(r for r in recipients if r.lower() != me))
+        if not recipients:
+            raise ValidationError("the ticket's contact has no email address to reply to")
+        event = self.desk.add_ticket_event(ticket_id, "reply", self.actor.user.email,
+                                           {"content": text, "to": recipients[:1],
+                                            "cc": recipients[1:]})
+        self._audit("reply", ticket_id, {"to": recipients})
+        return event.to_dict()
+
+    def forward(self, ticket_id: str, to: list[str], text: str) -> dict[str, Any]:
+        self.allow("forward")
+        bad = [e for e in to if not EMAIL_RE.match(e)]
+        if bad:
+            raise ValidationError(f"invalid email address {bad[0]!r}")
+        self.ticket(ticket_id)
+        event = self.desk.add_ticket_event(ticket_id, "forward", self.actor.user.email,
+                                           {"content": text, "to": list(to)})
+        self._audit("forward", ticket_id, {"to": list(to)})
+        return event.to_dict()
+
+    # changes
+
+    def update(self, ticket_id: str, assignments: dict[str, str]) -> dict[str, Any]:
+        self.allow("update")
+        if not assignments:
+            raise ValidationError("nothing to update: give FIELD=VALUE pairs")
+        meta = self.desk.fields("tickets")
+        changes: dict[str, Any] = {}
+        for raw, value in assignments.items():
+            field = FIELD_ALIASES.get(raw, raw)
+            if field == "assigneeId":  # changing the owner is assigning: admins only
+                check(self.actor.role, "assign", self.actor.user.email)
+                value = self._agent_id(value) if "@" in value else value
+            elif field == "dueDate" and value:
+                value = parse_due(value)
+            elif field == "contactId" and value:
+                value = self._find_contact(value)
+            changes[field] = coerce_text(meta.field(field), value)
+        self.ticket(ticket_id)
+        self.desk.update_record("tickets", ticket_id, changes)
+        self._audit("update", ticket_id, {"fields": sorted(changes)})
+        return self.show(ticket_id)
+
+    def assign(self, ticket_id: str, email: str) -> dict[str, Any]:
+        self.allow("assign")
+        self.ticket(ticket_id)
+        self.desk.update_record("tickets", ticket_id, {"assigneeId": self._agent_id(email)})
+        self._audit("assign", ticket_id, {"to": email})
+        return self.show(ticket_id)
+
+    def _all_exist(self, ids: list[str]) -> list[Record]:
+        """Every ticket, or NotFound before anything changes."""
+        return [self.ticket(i) for i in dict.fromkeys(ids)]
+
+    def close(self, ids: list[str]) -> list[dict[str, Any]]:
+        self.allow("close")
+        results = []
+        for ticket in self._all_exist(ids):
+            changed = ticket.data.get("status") != "Closed"
+            if changed:
+                self.desk.update_record("tickets", ticket.id, {"status": "Closed"})
+                self._audit("close", ticket.id)
+            results.append({"id": ticket.id, "number": ticket.data.get("ticketNumber"),
+                            "status": "Closed", "changed": changed})
+        return results
+
+    def delete(self, ids: list[str], yes: bool) -> list[dict[str, Any]]:
+        self.allow("delete")
+        tickets = self._all_exist(ids)
+        results = []
+        for ticket in tickets:
+            if yes:
+                self.desk.delete_record("tickets", ticket.id)
+                self._audit("delete", ticket.id, {"subject": ticket.data.get("subject")})
+            results.append({"id": ticket.id, "number": ticket.data.get("ticketNumber"),
+                            "subject": ticket.data.get("subject"), "deleted": yes})
+        return results
+
+    def link_deal(self, ids: list[str], deal_id: str, link: bool) -> list[dict[str, Any]]:
+        self.allow("link-deal" if link else "unlink-deal")
+        deal = self.backend.crm.get_record("Deals", deal_id)  # NotFound before any change
+        tickets = self._all_exist(ids)
+        results = []
+        for ticket in tickets:
+            current = deal_ids(ticket)
+            wanted = (current + [deal.id] if deal.id not in current else current) if link \
+                else [d for d in current if d != deal.id]
+            changed = wanted != current
+            if changed:
+                self.desk.update_record("tickets", ticket.id,
+                                        {DEAL_LINK_FIELD: ",".join(wanted) or None})
+                self._audit("link-deal" if link else "unlink-deal", ticket.id,
+                            {"deal": deal.id})
+            results.append({"ticket": ticket.id, "number": ticket.data.get("ticketNumber"),
+                            "deal": deal.id, "deal_name": deal.data.get("Deal_Name"),
+                            "linked": link, "changed": changed})
+        return results
