@@ -54,3 +54,6 @@ step deskctl sandbox customer reply "$TICKET" --text "Any update?"
 step deskctl stats
 step deskctl signals list
 step deskctl signals watch
+
+# Declarative setup: the running integration against the example file
+step deskctl plan -f examples/integration.yaml

@@ -3,6 +3,7 @@
 from deskctl.commands.audit import audit
 from deskctl.commands.auth import auth_group
 from deskctl.commands.config import config_group
+from deskctl.commands.declarative import apply, plan
 from deskctl.commands.integration import integration_group
 from deskctl.commands.portal import portal_group
 from deskctl.commands.related_list import related_list_group
@@ -16,4 +17,4 @@ from deskctl.commands.users import users_group
 
 GROUPS = [portal_group, integration_group, users_group, sync_group, ticket_group, stats,
           related_list_group, signals_group, tab_group, sandbox_group, config_group,
-          auth_group, audit]
+          auth_group, audit, plan, apply]
