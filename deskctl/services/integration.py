@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import NotFound, ValidationError
+from deskctl.errors import AuthError, NotFound, ValidationError
 from deskctl.models.integration import SIGNAL_KINDS, SWITCH_UNLINKS
 from deskctl.models.people import Portal
 from deskctl.models.records import EMAIL_RE
@@ -78,8 +78,6 @@ class IntegrationService:
 
     def _store_key(self, zsc_key: str) -> bool:
         """Keep the key in the keyring only; False when there is none (env must provide it)."""
-        from deskctl.errors import AuthError
-
         try:
             self.credentials.set("zsc_key", zsc_key)
         except AuthError:

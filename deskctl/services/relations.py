@@ -35,20 +35,24 @@ class TicketRelations:
         return list(self.desk.list_records("tickets"))
 
     @cached_property
-    def _contacts_by_email(self) -> dict[str, set[str]]:
+    def desk_contacts_list(self) -> list[Record]:
+        return list(self.desk.list_records("contacts"))
+
+    def _index(self, field: str, lower: bool) -> dict[str, set[str]]:
         index: dict[str, set[str]] = defaultdict(set)
-        for contact in self.desk.list_records("contacts"):
-            if contact.data.get("email"):
-                index[contact.data["email"].lower()].add(contact.id)
+        for contact in self.desk_contacts_list:
+            value = contact.data.get(field)
+            if value:
+                index[value.lower() if lower else value].add(contact.id)
         return index
 
     @cached_property
+    def _contacts_by_email(self) -> dict[str, set[str]]:
+        return self._index("email", lower=True)
+
+    @cached_property
     def _desk_contacts_by_account(self) -> dict[str, set[str]]:
-        index: dict[str, set[str]] = defaultdict(set)
-        for contact in self.desk.list_records("contacts"):
-            if contact.data.get("accountId"):
-                index[contact.data["accountId"]].add(contact.id)
-        return index
+        return self._index("accountId", lower=False)
 
     @cached_property
     def _tickets_by_contact(self) -> dict[str, list[Record]]:
