@@ -20,7 +20,21 @@ def _local(config: Config) -> Backend:
     return LocalBackend(config.local_path, config.user)
 
 
-BUILTINS: dict[str, Factory] = {"local": _local}
+def _zoho(config: Config) -> Backend:
+    from deskctl import paths
+    from deskctl.backends.zoho import ZohoBackend
+    from deskctl.backends.zoho.auth import TokenProvider
+    from deskctl.backends.zoho.settings import ZohoSettings
+    from deskctl.credentials import CredentialStore
+
+    settings = ZohoSettings.from_config(config)
+    tokens = TokenProvider(settings.accounts_url, CredentialStore(config.profile),
+                           paths.profile_dir(config.profile) / "zoho-token.json",
+                           settings.timeout)
+    return ZohoBackend(settings, tokens)
+
+
+BUILTINS: dict[str, Factory] = {"local": _local, "zoho": _zoho}
 
 
 def available() -> dict[str, Any]:

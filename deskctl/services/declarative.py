@@ -174,7 +174,7 @@ class DeclarativeService:
                 changes.append(Change(f"signals/{kind}", "enable" if wanted else "disable",
                                       not wanted, wanted))
         tab = desired.get("desk_tab")
-        shown = self.backend.crm.desk_tab_visible()
+        shown = self.backend.crm.desk_tab_visible() if tab is not None else None
         if tab is not None and (tab == "shown") != shown:
             changes.append(Change("desk_tab", "restore" if tab == "shown" else "remove",
                                   "shown" if shown else "removed", tab))

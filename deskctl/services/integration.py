@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import AuthError, NotFound, ValidationError
+from deskctl.errors import AuthError, NotFound, Unsupported, ValidationError
 from deskctl.models.integration import SIGNAL_KINDS, SWITCH_UNLINKS
 from deskctl.models.people import Portal
 from deskctl.models.records import EMAIL_RE
@@ -119,7 +119,10 @@ class IntegrationService:
         last_run = self.state.last_sync_run()
         tab = None
         if current.active:
-            tab = "shown" if self.backend.crm.desk_tab_visible() else "removed"
+            try:
+                tab = "shown" if self.backend.crm.desk_tab_visible() else "removed"
+            except Unsupported:
+                tab = "unknown"
         return {
             "state": current.status,
             "portal": ({"id": current.portal_id, "name": current.portal_name,

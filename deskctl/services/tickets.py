@@ -237,7 +237,7 @@ class TicketService:
             digest = hashlib.sha256(file.read_bytes()).hexdigest()
         except OSError as exc:
             raise ValidationError(f"cannot read attachment {path}: {exc.strerror}") from None
-        return {"name": file.name, "size": size, "sha256": digest}
+        return {"name": file.name, "size": size, "sha256": digest, "path": str(file)}
 
     def create(self, module: str, record_id: str, subject: str, *, description: str | None,
                contact: str | None, new_contact: str | None, priority: str | None,

@@ -40,7 +40,7 @@ def test_bad_output_format_is_a_usage_error(run) -> None:
 def test_unknown_backend(run) -> None:
     result = run("--backend", "nope", "sandbox", "info")
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: unknown backend 'nope' (available: local; "
+    assert result.stderr.strip() == ("Error: unknown backend 'nope' (available: local, zoho; "
                                      "from command line)")
 
 

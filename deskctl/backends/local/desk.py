@@ -196,6 +196,7 @@ class LocalDesk(DeskApi):
         if kind not in EVENT_KINDS or kind == "history":
             raise ValidationError(f"unknown ticket activity {kind!r}")
         ticket = self.get_record("tickets", ticket_id)
+        data = {k: v for k, v in data.items() if k != "path"}  # the file stays where it is
         if kind == "rating" and data.get("rating") not in RATINGS:
             raise ValidationError(f"rating must be one of {', '.join(RATINGS)}")
         if kind != "attachment" and kind != "rating" and not str(data.get("content", "")).strip():

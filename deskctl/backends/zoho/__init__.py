@@ -1,0 +1,54 @@
+"""The zoho backend: the real Zoho CRM v8 and Zoho Desk v1 REST APIs behind the backend
+interface. Only this package imports requests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from deskctl.backends.base import Backend
+from deskctl.backends.zoho.crm import ZohoCrm
+from deskctl.backends.zoho.desk import ZohoDesk
+from deskctl.backends.zoho.http import ZohoHttp
+from deskctl.backends.zoho.settings import ZohoSettings
+from deskctl.errors import Unsupported
+from deskctl.models.people import Portal
+
+if TYPE_CHECKING:
+    from deskctl.backends.zoho.auth import TokenProvider
+
+
+class ZohoBackend(Backend):
+    name = "zoho"
+
+    def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self._crm = ZohoCrm(ZohoHttp(settings.crm_url + "/crm/v8", tokens, settings))
+        self.desk_http = ZohoHttp(settings.desk_url + "/api/v1", tokens, settings)
+
+    @property
+    def crm(self) -> ZohoCrm:
+        return self._crm
+
+    def portals(self) -> list[Portal]:
+        body = self.desk_http.request("GET", "/organizations") or {}
+        return [Portal(str(org["id"]), str(org.get("portalName") or org.get("companyName")),
+                       str(org.get("primaryContact") or ""))
+                for org in body.get("data", []) if org.get("isAdminInOrg", True)]
+
+    def create_portal(self, name: str) -> Portal:
+        raise Unsupported("Zoho's public APIs cannot create a Desk portal: create it in the "
+                          "CRM (Setup > Marketplace > Zoho > Zoho Desk, enter a portal name), "
+                          "then run 'deskctl portal connect NAME'")
+
+    def portal_for_zsc_key(self, admin_email: str, zsc_key: str) -> Portal:
+        raise Unsupported("Zoho has no public API to check a ZSC key: link another user's "
+                          "portal in the CRM (Setup > Marketplace > Zoho > Zoho Desk > "
+                          "Configure another user's portal)")
+
+    def desk(self, portal_id: str) -> ZohoDesk:
+        return ZohoDesk(self.desk_http.for_org(portal_id), portal_id, self.settings)
+
+    def close(self) -> None:
+        self.crm.http.close()
+        self.desk_http.close()

@@ -1,0 +1,259 @@
+"""Zoho CRM v8: users, module and field metadata, records (paged, incremental), search,
+batch writes of 100 with per-record results, and the deleted-records feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from deskctl import clock
+from deskctl.backends.base import CrmApi
+from deskctl.errors import NotFound, Unsupported
+from deskctl.models.people import CrmUser
+from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, WriteResult
+
+if TYPE_CHECKING:
+    from deskctl.backends.zoho.http import ZohoHttp
+
+PER_PAGE = 200
+MAX_FIELDS = 50
+SEARCH_CRITERIA = 10  # Zoho's limit of OR-ed criteria per search
+TYPES = {"text": "text", "textarea": "textarea", "email": "email", "phone": "phone",
+         "website": "website", "picklist": "picklist", "date": "date", "datetime": "datetime",
+         "currency": "currency", "double": "currency", "integer": "integer",
+         "bigint": "integer", "boolean": "boolean", "lookup": "lookup"}
+SYSTEM = {"id", "Created_Time", "Modified_Time", "Created_By", "Modified_By", "Owner"}
+
+
+def zoho_time(text: str) -> str:
+    """'2019-07-25T15:26:49+05:30' -> '2019-07-25T09:56:49Z'."""
+    return clock.iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def http_date(iso: str) -> str:
+    """Our ISO time as Zoho's If-Modified-Since value (ISO 8601 with offset)."""
+    return clock.parse_time(iso).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def to_record(raw: dict[str, Any]) -> Record:
+    data = {}
+    for key, value in raw.items():
+        if key in SYSTEM or key.startswith("$"):
+            continue
+        data[key] = value["id"] if isinstance(value, dict) and "id" in value else value
+    return Record(str(raw["id"]), {k: v for k, v in data.items() if v is not None},
+                  zoho_time(raw["Created_Time"]) if raw.get("Created_Time") else "",
+                  zoho_time(raw["Modified_Time"]) if raw.get("Modified_Time") else "")
+
+
+def _escape(value: str) -> str:
+    return "".join("\\" + c if c in "(),\\" else c for c in value)
+
+
+class ZohoCrm(CrmApi):
+    def __init__(self, http: ZohoHttp) -> None:
+        self.http = http
+        self._fields: dict[str, ModuleMeta] = {}
+
+    # users
+
+    def _users(self, kind: str) -> list[CrmUser]:
+        users, page = [], 1
+        while True:
+            body = self.http.request("GET", "/users", params={"type": kind, "page": page,
+                                                              "per_page": PER_PAGE}) or {}
+            for raw in body.get("users", []):
+                users.append(CrmUser(str(raw["id"]), str(raw.get("email", "")),
+                                     str(raw.get("full_name") or raw.get("last_name") or ""),
+                                     str((raw.get("profile") or {}).get("name", "")),
+                                     str(raw.get("status", "active"))))
+            if not body.get("info", {}).get("more_records"):
+                return users
+            page += 1
+
+    def users(self) -> list[CrmUser]:
+        return self._users("AllUsers")
+
+    @cached_property
+    def _me(self) -> CrmUser:
+        found = self._users("CurrentUser")
+        if not found:
+            raise NotFound("Zoho did not say who owns these credentials")
+        return found[0]
+
+    def current_user(self) -> CrmUser:
+        return self._me
+
+    # metadata
+
+    @cached_property
+    def _module_names(self) -> list[tuple[str, str, bool]]:
+        body = self.http.request("GET", "/settings/modules") or {}
+        return [(m["api_name"], m.get("plural_label") or m["api_name"],
+                 m.get("generated_type") == "custom")
+                for m in body.get("modules", []) if m.get("api_supported", True)]
+
+    def _meta(self, api_name: str, label: str, custom: bool) -> ModuleMeta:
+        if api_name not in self._fields:
+            body = self.http.request("GET", "/settings/fields", params={"module": api_name})
+            fields = []
+            for raw in (body or {}).get("fields", []):
+                kind = TYPES.get(raw.get("data_type", "text"), "text")
+                fields.append(FieldMeta(
+                    raw["api_name"], raw.get("field_label", raw["api_name"]), kind,
+                    required=bool(raw.get("system_mandatory")),
+                    custom=bool(raw.get("custom_field")), enabled=raw.get("visible", True),
+                    read_only=bool(raw.get("read_only")), max_length=int(raw.get("length") or
+                                                                          255),
+                    choices=tuple(p["actual_value"] for p in raw.get("pick_list_values") or []),
+                    lookup=((raw.get("lookup") or {}).get("module") or {}).get("api_name")))
+            self._fields[api_name] = ModuleMeta(api_name, label, custom, tuple(fields))
+        return self._fields[api_name]
+
+    def modules(self) -> list[ModuleMeta]:
+        return [self._meta(*entry) for entry in self._module_names]
+
+    def module(self, name: str) -> ModuleMeta:
+        for api_name, label, custom in self._module_names:
+            if api_name.lower() == name.lower():
+                return self._meta(api_name, label, custom)
+        raise NotFound(f"unknown CRM module {name!r}")
+
+    def _field_names(self, module: str) -> str:
+        names = [f.api_name for f in self.module(module).fields if f.enabled]
+        return ",".join((["Modified_Time", "Created_Time"] + names)[:MAX_FIELDS])
+
+    # reading
+
+    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
+        """Oldest modification first; pages 1-10, then page_token beyond 2,000 records."""
+        api_name = self.module(module).api_name
+        params: dict[str, Any] = {"fields": self._field_names(api_name), "per_page": PER_PAGE,
+                                  "sort_by": "Modified_Time", "sort_order": "asc", "page": 1}
+        headers = {"If-Modified-Since": http_date(modified_since)} if modified_since else None
+        while True:
+            body = self.http.request("GET", f"/{api_name}", params=params, headers=headers)
+            if not body:
+                return
+            for raw in body.get("data", []):
+                record = to_record(raw)
+                if modified_since is None or record.modified_time >= modified_since:
+                    yield record
+            info = body.get("info", {})
+            if not info.get("more_records"):
+                return
+            if info.get("next_page_token"):
+                params = {k: v for k, v in params.items() if k != "page"}
+                params["page_token"] = info["next_page_token"]
+            else:
+                params["page"] = params.get("page", 1) + 1
+
+    def get_record(self, module: str, record_id: str) -> Record:
+        api_name = self.module(module).api_name
+        try:
+            body = self.http.request("GET", f"/{api_name}/{record_id}")
+        except NotFound:
+            body = None
+        if not body or not body.get("data"):
+            raise NotFound(f"no {api_name} record with id {record_id}")
+        return to_record(body["data"][0])
+
+    def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
+        api_name = self.module(module).api_name
+        found: list[Record] = []
+        unique = sorted(set(values))
+        for start in range(0, len(unique), SEARCH_CRITERIA):
+            chunk = unique[start:start + SEARCH_CRITERIA]
+            criteria = "or".join(f"({field}:equals:{_escape(v)})" for v in chunk)
+            page = 1
+            while True:
+                body = self.http.request("GET", f"/{api_name}/search", params={
+                    "criteria": f"({criteria})" if len(chunk) > 1 else criteria,
+                    "page": page, "per_page": PER_PAGE})
+                if not body:
+                    break
+                found += [to_record(r) for r in body.get("data", [])]
+                if not body.get("info", {}).get("more_records"):
+                    break
+                page += 1
+        return found
+
+    def deleted_records(self, module: str, since: str | None = None) -> list[Tombstone]:
+        api_name = self.module(module).api_name
+        headers = {"If-Modified-Since": http_date(since)} if since else None
+        stones, page = [], 1
+        while True:
+            body = self.http.request("GET", f"/{api_name}/deleted", params={
+                "type": "all", "page": page, "per_page": PER_PAGE}, headers=headers)
+            if not body:
+                break
+            for raw in body.get("data", []):
+                when = zoho_time(raw["deleted_time"])
+                if since is None or when >= since:
+                    stones.append(Tombstone(str(raw["id"]), when))
+            if not body.get("info", {}).get("more_records"):
+                break
+            page += 1
+        return sorted(stones, key=lambda s: s.deleted_time)
+
+    # writing: batches of up to 100, one result per record
+
+    def _payload(self, module: str, data: dict[str, Any]) -> dict[str, Any]:
+        meta = self.module(module)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            field = meta.field(key)
+            out[key] = {"id": value} if field and field.type == "lookup" and value else value
+        return out
+
+    def _results(self, body: Any, count: int) -> list[WriteResult]:
+        rows: list[dict[str, Any]] = (body or {}).get("data", [])
+        results = []
+        for i in range(count):
+            row: dict[str, Any] = rows[i] if i < len(rows) else {"status": "error"}
+            details: dict[str, Any] = row.get("details") or {}
+            if row.get("status") == "success":
+                results.append(WriteResult(True, id=str(details.get("id"))))
+            else:
+                field = details.get("api_name")
+                results.append(WriteResult(False, id=details.get("id"), field=field,
+                                           error=f"{row.get('code', 'ERROR')}: "
+                                                 f"{row.get('message', 'rejected')}"
+                                                 + (f" ({field})" if field else "")))
+        return results
+
+    def _batched(self, items: list[Any], write: Any) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for start in range(0, len(items), self.write_batch):
+            results += write(items[start:start + self.write_batch])
+        return results
+
+    def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:
+        api_name = self.module(module).api_name
+        return self._batched(records, lambda batch: self._results(self.http.request(
+            "POST", f"/{api_name}", json={"data": [self._payload(api_name, r) for r in batch]}),
+            len(batch)))
+
+    def update_records(self, module: str,
+                       updates: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
+        api_name = self.module(module).api_name
+        return self._batched(updates, lambda batch: self._results(self.http.request(
+            "PUT", f"/{api_name}", json={"data": [{"id": i, **self._payload(api_name, d)}
+                                                  for i, d in batch]}), len(batch)))
+
+    def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
+        api_name = self.module(module).api_name
+        return self._batched(ids, lambda batch: self._results(self.http.request(
+            "DELETE", f"/{api_name}", params={"ids": ",".join(batch)}), len(batch)))
+
+    # the Desk tab has no public API
+
+    def desk_tab_visible(self) -> bool:
+        raise Unsupported("Zoho's public APIs do not expose the CRM's Desk tab: check it in "
+                          "the CRM under Setup > Customization > Modules and Fields")
+
+    def set_desk_tab(self, visible: bool) -> None:
+        raise Unsupported("Zoho's public APIs cannot show or hide the CRM's Desk tab: do it "
+                          "in the CRM under Setup > Customization > Modules and Fields")

@@ -1,0 +1,226 @@
+"""Zoho Desk v1 for one organization (portal): agents, departments, contacts, accounts,
+tickets with threads, comments and attachments.
+
+Lists page with from/limit (1-based; searches 0-based); 204 means empty; `from` stops at
+4999, so a longer pull continues through the search API windowed by modified time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deskctl import clock
+from deskctl.backends.base import DESK_KINDS, DeskApi
+from deskctl.backends.local.metadata import DESK_KINDS_META
+from deskctl.errors import NotFound, Unsupported, ValidationError
+from deskctl.models.people import Agent
+from deskctl.models.records import ModuleMeta, Record, Tombstone
+from deskctl.models.tickets import TicketEvent
+from deskctl.services.relations import DEAL_LINK_FIELD
+
+if TYPE_CHECKING:
+    from deskctl.backends.zoho.http import ZohoHttp
+    from deskctl.backends.zoho.settings import ZohoSettings
+
+LIMITS = {"contacts": 99, "accounts": 99, "tickets": 100}
+MAX_FROM = 4999
+ROLE_TYPES = {"admin": "Admin", "agent": "AgentPublic", "light-agent": "Light"}
+SEARCH_FIELDS = {"contacts": {"email", "lastName", "firstName", "phone"},
+                 "accounts": {"accountName"}, "tickets": {"email", "subject"}}
+TRASH_KEYS = {"contacts": "contactIds", "accounts": "accountIds", "tickets": "ticketIds"}
+SKIP = {"id", "createdTime", "modifiedTime", "webUrl", "cf", "customFields", "isDeleted",
+        "isTrashed", "zohoCRMContact", "zohoCRMAccount", "customerHappiness", "photoURL"}
+
+
+def desk_time(text: str | None) -> str:
+    """'2016-06-21T13:16:14.000Z' -> '2016-06-21T13:16:14Z'."""
+    return clock.iso(clock.parse_time(text)) if text else ""
+
+
+class ZohoDesk(DeskApi):
+    #: Desk has no public deleted-records feed: deletions made in Desk are not detected
+    tombstones = False
+
+    def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
+        super().__init__(portal_id)
+        self.http = http
+        self.concurrency = settings.concurrency
+        self.deal_field = settings.deal_link_field
+
+    # records
+
+    def _record(self, raw: dict[str, Any]) -> Record:
+        data = {k: v for k, v in raw.items() if k not in SKIP and v is not None
+                and not isinstance(v, (dict, list))}
+        deals = (raw.get("cf") or {}).get(self.deal_field)
+        if deals:
+            data[DEAL_LINK_FIELD] = deals
+        return Record(str(raw["id"]), data, desk_time(raw.get("createdTime")),
+                      desk_time(raw.get("modifiedTime")) or desk_time(raw.get("createdTime")))
+
+    def _body(self, data: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in data.items() if k != DEAL_LINK_FIELD}
+        if DEAL_LINK_FIELD in data:
+            body["cf"] = {self.deal_field: data[DEAL_LINK_FIELD]}
+        return body
+
+    def _pages(self, path: str, limit: int, params: dict[str, Any],
+               search: bool = False) -> tuple[list[dict[str, Any]], bool]:
+        """All rows of a listing, and whether Desk's `from` cap cut it short."""
+        rows: list[dict[str, Any]] = []
+        start = 0 if search else 1
+        while start <= MAX_FROM:
+            body = self.http.request("GET", path, params={**params, "from": start,
+                                                          "limit": limit})
+            page = (body or {}).get("data", [])
+            rows += page
+            if len(page) < limit:
+                return rows, False
+            start += limit
+        return rows, True
+
+    def fields(self, kind: str) -> ModuleMeta:
+        """Desk's standard fields (custom fields are passed through unchecked)."""
+        if kind not in DESK_KINDS:
+            raise NotFound(f"unknown Desk collection {kind!r}")
+        return DESK_KINDS_META[kind]
+
+    def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
+        """Read newest first, returned oldest first; beyond the `from` cap the rest comes
+        through the search API, one modified-time window at a time."""
+        self.fields(kind)
+        since = modified_since or "1970-01-01T00:00:00Z"
+        found: dict[str, Record] = {}
+        rows, capped = self._pages(f"/{kind}", LIMITS[kind], {"sortBy": "-modifiedTime"})
+        while True:
+            records = [self._record(raw) for raw in rows]
+            fresh = [r for r in records if r.modified_time >= since]
+            found.update((r.id, r) for r in fresh)
+            if not capped or len(fresh) < len(records) or not records:
+                break
+            window = f"{since},{records[-1].modified_time}"
+            rows, capped = self._pages(f"/{kind}/search", LIMITS[kind],
+                                       {"modifiedTimeRange": window,
+                                        "sortBy": "-modifiedTime"}, search=True)
+        yield from sorted(found.values(), key=lambda r: r.modified_time)
+
+    def get_record(self, kind: str, record_id: str) -> Record:
+        self.fields(kind)
+        body = self.http.request("GET", f"/{kind}/{record_id}")
+        if not body:
+            raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
+        return self._record(body)
+
+    def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
+        if field not in SEARCH_FIELDS.get(kind, set()):
+            raise ValidationError(f"Desk cannot search {kind} by {field}")
+        found: dict[str, Record] = {}
+        for value in sorted(set(values)):
+            for raw in self._pages(f"/{kind}/search", LIMITS[kind], {field: value},
+                                   search=True)[0]:
+                record = self._record(raw)
+                if str(record.data.get(field, "")).lower() == value.lower():
+                    found[record.id] = record
+        return list(found.values())
+
+    def create_record(self, kind: str, data: dict[str, Any]) -> Record:
+        self.fields(kind)
+        body = self.http.request("POST", f"/{kind}", json=self._body(
+            {k: v for k, v in data.items() if v is not None}))
+        return self._record(body)
+
+    def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:
+        self.fields(kind)
+        return self._record(self.http.request("PATCH", f"/{kind}/{record_id}",
+                                              json=self._body(data)))
+
+    def delete_record(self, kind: str, record_id: str) -> None:
+        self.fields(kind)
+        self.http.request("POST", f"/{kind}/moveToTrash",
+                          json={TRASH_KEYS[kind]: [record_id]})
+
+    def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
+        return []  # no public feed; see `tombstones`
+
+    # agents and departments
+
+    def agents(self) -> list[Agent]:
+        agents = []
+        for raw in self._pages("/agents", 200, {})[0]:
+            role = {"Admin": "admin", "Light": "light-agent"}.get(
+                raw.get("rolePermissionType", ""), "agent")
+            status = "invited" if raw.get("isConfirmed") is False else (
+                "active" if raw.get("status", "ACTIVE") == "ACTIVE" else "deactivated")
+            agents.append(Agent(str(raw["id"]), str(raw.get("emailId", "")),
+                                str(raw.get("name") or raw.get("lastName", "")), role, status))
+        return agents
+
+    def departments(self) -> list[dict[str, str]]:
+        return [{"id": str(d["id"]), "name": str(d.get("name", ""))}
+                for d in self._pages("/departments", 200, {})[0]]
+
+    def invite_agent(self, email: str, name: str, role: str) -> Agent:
+        first, _, last = name.rpartition(" ")
+        body = self.http.request("POST", "/agents", json={
+            "emailId": email, "lastName": last or email.split("@")[0],
+            "firstName": first or None, "rolePermissionType": ROLE_TYPES[role],
+            "associatedDepartmentIds": [d["id"] for d in self.departments()]})
+        return Agent(str(body["id"]), email, name, role, "invited")
+
+    def set_agent_role(self, email: str, role: str) -> Agent:
+        agent = next((a for a in self.agents() if a.email.lower() == email.lower()), None)
+        if agent is None:
+            raise NotFound(f"{email} is not an agent of this portal")
+        self.http.request("PATCH", f"/agents/{agent.id}",
+                          json={"rolePermissionType": ROLE_TYPES[role]})
+        return Agent(agent.id, agent.email, agent.name, role, agent.status)
+
+    # ticket activity
+
+    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
+        events = []
+        for raw in self._pages(f"/tickets/{ticket_id}/threads", 200, {})[0]:
+            if raw.get("direction") == "in":
+                kind = "customer-reply"
+            else:
+                kind = "forward" if raw.get("isForward") else "reply"
+            events.append(TicketEvent(str(raw["id"]), ticket_id, kind,
+                                      str(raw.get("fromEmailAddress") or ""),
+                                      desk_time(raw.get("createdTime")),
+                                      {"content": raw.get("summary") or raw.get("content"),
+                                       "to": [t for t in str(raw.get("to") or "").split(",")
+                                              if t]}))
+        for raw in self._pages(f"/tickets/{ticket_id}/comments", 100, {})[0]:
+            commenter = raw.get("commenter") or {}
+            kind = "comment" if commenter.get("type", "AGENT") == "AGENT" else "customer-comment"
+            events.append(TicketEvent(str(raw["id"]), ticket_id, kind,
+                                      str(commenter.get("email") or commenter.get("name", "")),
+                                      desk_time(raw.get("commentedTime")),
+                                      {"content": raw.get("content"),
+                                       "public": raw.get("isPublic", True)}))
+        return sorted(events, key=lambda e: e.created_time)
+
+    def add_ticket_event(self, ticket_id: str, kind: str, author: str,
+                         data: dict[str, Any]) -> TicketEvent:
+        if kind in ("reply", "forward"):
+            body = self.http.request("POST", f"/tickets/{ticket_id}/sendReply", json={
+                "channel": "EMAIL", "content": data["content"],
+                "to": ",".join(data.get("to", [])), "cc": ",".join(data.get("cc", [])) or None,
+                "isForward": kind == "forward", "contentType": "plainText"})
+        elif kind == "comment":
+            body = self.http.request("POST", f"/tickets/{ticket_id}/comments", json={
+                "content": data["content"], "isPublic": data.get("public", True),
+                "contentType": "plainText"})
+        elif kind == "attachment":
+            path = Path(str(data.get("path", "")))
+            with path.open("rb") as handle:
+                body = self.http.request("POST", f"/tickets/{ticket_id}/attachments",
+                                         params={"isPublic": "false"},
+                                         files={"file": (data["name"], handle)})
+        else:
+            raise Unsupported(f"a {kind} is made by the customer in Zoho Desk; the API "
+                              "cannot make one on their behalf")
+        return TicketEvent(str((body or {}).get("id", "")), ticket_id, kind, author,
+                           clock.now_iso(), data)

@@ -1,0 +1,75 @@
+"""Where the zoho backend connects: hosts per data center, URL overrides, limits."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from deskctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from deskctl.config import Config
+
+# data center -> (CRM API host, Desk host, accounts server); Canada uses zohocloud.ca
+DATA_CENTERS: dict[str, tuple[str, str, str]] = {
+    "com": ("https://www.zohoapis.com", "https://desk.zoho.com", "https://accounts.zoho.com"),
+    "eu": ("https://www.zohoapis.eu", "https://desk.zoho.eu", "https://accounts.zoho.eu"),
+    "in": ("https://www.zohoapis.in", "https://desk.zoho.in", "https://accounts.zoho.in"),
+    "com.au": ("https://www.zohoapis.com.au", "https://desk.zoho.com.au",
+               "https://accounts.zoho.com.au"),
+    "jp": ("https://www.zohoapis.jp", "https://desk.zoho.jp", "https://accounts.zoho.jp"),
+    "ca": ("https://www.zohoapis.ca", "https://desk.zohocloud.ca",
+           "https://accounts.zohocloud.ca"),
+    "sa": ("https://www.zohoapis.sa", "https://desk.zoho.sa", "https://accounts.zoho.sa"),
+    "com.cn": ("https://www.zohoapis.com.cn", "https://desk.zoho.com.cn",
+               "https://accounts.zoho.com.cn"),
+}
+#: concurrent Desk calls per edition (Zoho's published limits)
+EDITION_CONCURRENCY = {"free": 5, "express": 10, "standard": 10, "professional": 15,
+                       "enterprise": 25}
+
+
+def _checked_url(name: str, url: str) -> str:
+    """https anywhere; plain http only to a loopback address (tests, the emulator)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return url.rstrip("/")
+    if parsed.scheme == "http" and parsed.hostname:
+        host = parsed.hostname
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return url.rstrip("/")
+        raise ConfigError(f"zoho.{name}: plain http is allowed only for loopback addresses, "
+                          f"not {host}")
+    raise ConfigError(f"zoho.{name}: not an http(s) URL: {url!r}")
+
+
+@dataclass(frozen=True)
+class ZohoSettings:
+    data_center: str
+    crm_url: str
+    desk_url: str
+    accounts_url: str
+    concurrency: int
+    timeout: float
+    deal_link_field: str
+    retries: int = 5
+    backoff: float = 0.5
+
+    @classmethod
+    def from_config(cls, config: Config) -> ZohoSettings:
+        dc = str(config.get("zoho.data_center"))  # the config already checked the choice
+        crm, desk, accounts = DATA_CENTERS[dc]
+        edition = config.get("zoho.edition")
+        concurrency = config.get("zoho.concurrency") or EDITION_CONCURRENCY.get(
+            str(edition or "standard").lower(), 10)
+        return cls(dc, _checked_url("crm_url", config.get("zoho.crm_url") or crm),
+                   _checked_url("desk_url", config.get("zoho.desk_url") or desk),
+                   _checked_url("accounts_url", config.get("zoho.accounts_url") or accounts),
+                   int(concurrency), float(config.get("zoho.timeout")),
+                   str(config.get("zoho.deal_link_field")))
