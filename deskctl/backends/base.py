@@ -134,8 +134,20 @@ class DeskApi(ABC):
         """Record a reply, forward, comment, attachment or rating (kinds: EVENT_KINDS)."""
 
 
+#: what a backend may lack; without it the operation raises Unsupported, never pretends
+CAPABILITIES = frozenset({
+    "create-portal",     # create a Desk portal
+    "zsc-key",           # check another user's portal's ZSC key
+    "desk-tab",          # read and change the CRM's Desk tab
+    "customer-actions",  # replies, comments and ratings made as the customer
+    "desk-tombstones",   # a feed of records deleted in Desk
+    "ticket-history",    # field-change history of tickets
+})
+
+
 class Backend(ABC):
     name: str = ""
+    capabilities: frozenset[str] = CAPABILITIES
 
     @property
     @abstractmethod

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class ZohoBackend(Backend):
     name = "zoho"
+    capabilities: frozenset[str] = frozenset()  # none of these has a public API
 
     def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
         self.settings = settings

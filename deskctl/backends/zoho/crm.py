@@ -74,7 +74,7 @@ class ZohoCrm(CrmApi):
             page += 1
 
     def users(self) -> list[CrmUser]:
-        return self._users("AllUsers")
+        return self._users("ActiveUsers")
 
     @cached_property
     def _me(self) -> CrmUser:

@@ -8,15 +8,16 @@ Lists page with from/limit (1-based; searches 0-based); 204 means empty; `from` 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.local.metadata import DESK_KINDS_META
-from deskctl.errors import NotFound, Unsupported, ValidationError
+from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
-from deskctl.models.records import ModuleMeta, Record, Tombstone
+from deskctl.models.records import ModuleMeta, Record, Tombstone, validate
 from deskctl.models.tickets import TicketEvent
 from deskctl.services.relations import DEAL_LINK_FIELD
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 LIMITS = {"contacts": 99, "accounts": 99, "tickets": 100}
 MAX_FROM = 4999
 ROLE_TYPES = {"admin": "Admin", "agent": "AgentPublic", "light-agent": "Light"}
-SEARCH_FIELDS = {"contacts": {"email", "lastName", "firstName", "phone"},
-                 "accounts": {"accountName"}, "tickets": {"email", "subject"}}
+# what each search can filter on (Desk's specification); anything else goes through _all
+SEARCH_FIELDS = {"contacts": {"lastName", "firstName"}, "accounts": {"accountName"},
+                 "tickets": {"subject", "contactId"}}
 TRASH_KEYS = {"contacts": "contactIds", "accounts": "accountIds", "tickets": "ticketIds"}
 SKIP = {"id", "createdTime", "modifiedTime", "webUrl", "cf", "customFields", "isDeleted",
         "isTrashed", "zohoCRMContact", "zohoCRMAccount", "customerHappiness", "photoURL"}
@@ -40,9 +42,6 @@ def desk_time(text: str | None) -> str:
 
 
 class ZohoDesk(DeskApi):
-    #: Desk has no public deleted-records feed: deletions made in Desk are not detected
-    tombstones = False
-
     def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
         super().__init__(portal_id)
         self.http = http
@@ -88,22 +87,30 @@ class ZohoDesk(DeskApi):
         return DESK_KINDS_META[kind]
 
     def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
-        """Read newest first, returned oldest first; beyond the `from` cap the rest comes
-        through the search API, one modified-time window at a time."""
+        """Oldest modification first. A full read of contacts or accounts pages the list;
+        everything else (and whatever lies beyond the `from` cap) comes from the search API
+        in modified-time windows: tickets cannot be listed by modified time."""
         self.fields(kind)
-        since = modified_since or "1970-01-01T00:00:00Z"
         found: dict[str, Record] = {}
-        rows, capped = self._pages(f"/{kind}", LIMITS[kind], {"sortBy": "-modifiedTime"})
+        if modified_since is None and kind != "tickets":
+            rows, capped = self._pages(f"/{kind}", LIMITS[kind], {"sortBy": "modifiedTime"})
+        else:
+            rows, capped = [], True
+        start = modified_since or "1970-01-01T00:00:00Z"
         while True:
             records = [self._record(raw) for raw in rows]
-            fresh = [r for r in records if r.modified_time >= since]
-            found.update((r.id, r) for r in fresh)
-            if not capped or len(fresh) < len(records) or not records:
+            found.update((r.id, r) for r in records)
+            if not capped:
                 break
-            window = f"{since},{records[-1].modified_time}"
+            next_start = records[-1].modified_time if records else start
+            if records and next_start == start:
+                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified in "
+                                   f"the second {start}; Desk's search cannot page past them")
+            start = next_start
+            end = clock.iso(clock.now() + timedelta(days=1))
             rows, capped = self._pages(f"/{kind}/search", LIMITS[kind],
-                                       {"modifiedTimeRange": window,
-                                        "sortBy": "-modifiedTime"}, search=True)
+                                       {"modifiedTimeRange": f"{start},{end}",
+                                        "sortBy": "modifiedTime"}, search=True)
         yield from sorted(found.values(), key=lambda r: r.modified_time)
 
     def get_record(self, kind: str, record_id: str) -> Record:
@@ -114,27 +121,36 @@ class ZohoDesk(DeskApi):
         return self._record(body)
 
     def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
-        if field not in SEARCH_FIELDS.get(kind, set()):
-            raise ValidationError(f"Desk cannot search {kind} by {field}")
+        """Exact (case-insensitive) matches; fields Desk cannot filter on are searched
+        with `_all` and the hits checked here."""
+        self.fields(kind)
+        param = field if field in SEARCH_FIELDS[kind] else "_all"
         found: dict[str, Record] = {}
         for value in sorted(set(values)):
-            for raw in self._pages(f"/{kind}/search", LIMITS[kind], {field: value},
+            for raw in self._pages(f"/{kind}/search", LIMITS[kind], {param: value},
                                    search=True)[0]:
                 record = self._record(raw)
                 if str(record.data.get(field, "")).lower() == value.lower():
                     found[record.id] = record
         return list(found.values())
 
+    def _checked(self, kind: str, data: dict[str, Any], partial: bool) -> dict[str, Any]:
+        """Refuse what Desk would refuse before sending it (custom `cf_` fields pass)."""
+        standard = {k: v for k, v in data.items() if not k.startswith("cf_")}
+        problems = [reason for _f, reason in validate(self.fields(kind), standard,
+                                                      partial=partial)]
+        if problems:
+            raise ValidationError(problems[0] if len(problems) == 1 else
+                                  f"{len(problems)} invalid fields", problems[1:] and problems)
+        return self._body(data)
+
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
-        self.fields(kind)
-        body = self.http.request("POST", f"/{kind}", json=self._body(
-            {k: v for k, v in data.items() if v is not None}))
-        return self._record(body)
+        body = self._checked(kind, {k: v for k, v in data.items() if v is not None}, False)
+        return self._record(self.http.request("POST", f"/{kind}", json=body))
 
     def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:
-        self.fields(kind)
-        return self._record(self.http.request("PATCH", f"/{kind}/{record_id}",
-                                              json=self._body(data)))
+        body = self._checked(kind, data, True)
+        return self._record(self.http.request("PATCH", f"/{kind}/{record_id}", json=body))
 
     def delete_record(self, kind: str, record_id: str) -> None:
         self.fields(kind)
@@ -142,7 +158,7 @@ class ZohoDesk(DeskApi):
                           json={TRASH_KEYS[kind]: [record_id]})
 
     def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
-        return []  # no public feed; see `tombstones`
+        return []  # no public feed (capability desk-tombstones): Desk deletions go unseen
 
     # agents and departments
 
@@ -162,6 +178,10 @@ class ZohoDesk(DeskApi):
                 for d in self._pages("/departments", 200, {})[0]]
 
     def invite_agent(self, email: str, name: str, role: str) -> Agent:
+        if role not in ROLE_TYPES:
+            raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLE_TYPES)})")
+        if any(a.email.lower() == email.lower() for a in self.agents()):
+            raise RuleViolation(f"{email} is already an agent of this portal")
         first, _, last = name.rpartition(" ")
         body = self.http.request("POST", "/agents", json={
             "emailId": email, "lastName": last or email.split("@")[0],
@@ -170,6 +190,8 @@ class ZohoDesk(DeskApi):
         return Agent(str(body["id"]), email, name, role, "invited")
 
     def set_agent_role(self, email: str, role: str) -> Agent:
+        if role not in ROLE_TYPES:
+            raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLE_TYPES)})")
         agent = next((a for a in self.agents() if a.email.lower() == email.lower()), None)
         if agent is None:
             raise NotFound(f"{email} is not an agent of this portal")
@@ -207,7 +229,7 @@ class ZohoDesk(DeskApi):
         if kind in ("reply", "forward"):
             body = self.http.request("POST", f"/tickets/{ticket_id}/sendReply", json={
                 "channel": "EMAIL", "content": data["content"],
-                "to": ",".join(data.get("to", [])), "cc": ",".join(data.get("cc", [])) or None,
+                "to": ",".join(data.get("to", []) + data.get("cc", [])),  # the spec has no cc
                 "isForward": kind == "forward", "contentType": "plainText"})
         elif kind == "comment":
             body = self.http.request("POST", f"/tickets/{ticket_id}/comments", json={

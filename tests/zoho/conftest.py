@@ -1,0 +1,96 @@
+"""A fake Zoho over the sandbox, reached through `responses`; every request our code
+sends is checked against Zoho's OpenAPI specifications."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.emulator import Emulator
+from deskctl.backends.local.seed import SeedCounts, seed
+from deskctl.backends.zoho import ZohoBackend
+from deskctl.backends.zoho.auth import TokenProvider
+from deskctl.backends.zoho.settings import ZohoSettings
+from deskctl.credentials import CredentialStore
+from tests.zoho import oas
+
+CRM = "https://www.zohoapis.com"
+DESK = "https://desk.zoho.com"
+ACCOUNTS = "https://accounts.zoho.com"
+
+
+@dataclass
+class FakeZoho:
+    sandbox: LocalBackend
+    emulator: Emulator
+    mock: responses.RequestsMock
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    #: (method, path regex) -> list of canned replies served before the emulator answers
+    faults: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    def fail_next(self, method: str, path: str, *replies: Any) -> None:
+        self.faults.setdefault((method, path), []).extend(replies)
+
+    def count(self, method: str, pattern: str) -> int:
+        return sum(1 for m, u in self.requests if m == method and re.search(pattern, u))
+
+    def callback(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        self.requests.append((request.method, request.url))
+        if "/oauth/" not in request.url:
+            self.problems += oas.check(request.method, request.url, dict(request.headers),
+                                       body if "json" in request.headers.get(
+                                           "Content-Type", "") else None)
+        path = re.sub(r"^https?://[^/]+", "", request.url).split("?")[0]
+        for (method, pattern), queue in self.faults.items():
+            if queue and method == request.method and re.search(pattern, path):
+                fault = queue.pop(0)
+                if isinstance(fault, Exception):
+                    raise fault
+                status, headers, payload = fault
+                return status, headers, payload
+        reply = self.emulator.handle(request.method, request.url, dict(request.headers), body)
+        return reply.status, {"Content-Type": "application/json", **reply.headers}, \
+            reply.encoded()
+
+
+def settings(**overrides: Any) -> ZohoSettings:
+    base = dict(data_center="com", crm_url=CRM, desk_url=DESK, accounts_url=ACCOUNTS,
+                concurrency=4, timeout=5, deal_link_field="cf_deal_ids", retries=4,
+                backoff=0.0)
+    base.update(overrides)
+    return ZohoSettings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def zoho_credentials(monkeypatch: pytest.MonkeyPatch) -> CredentialStore:
+    monkeypatch.setenv("DESKCTL_ZOHO_CLIENT_ID", "1000.CLIENTID")
+    monkeypatch.setenv("DESKCTL_ZOHO_CLIENT_SECRET", "client-secret-value")
+    monkeypatch.setenv("DESKCTL_ZOHO_REFRESH_TOKEN", "1000.refresh-token-value")
+    return CredentialStore("default")
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeZoho]:
+    sandbox = LocalBackend(tmp_path / "emulated.db")
+    seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeZoho(sandbox, Emulator(sandbox), mock)
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            mock.add_callback(method, re.compile(r"https://.*"), callback=fake.callback)
+        yield fake
+        assert fake.problems == [], "requests that break Zoho's specification"
+
+
+@pytest.fixture
+def zoho(fake: FakeZoho, zoho_credentials: CredentialStore, tmp_path: Path) -> ZohoBackend:
+    tokens = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    return ZohoBackend(settings(), tokens)
