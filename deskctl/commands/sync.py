@@ -129,6 +129,8 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
                                          "reason"], empty="Nothing to do.")
     else:
         output.render(_summary_rows(report), "table")
+    for warning in report["warnings"]:
+        output.warn(warning)
     calls = report["api_calls"]
     output.message(f"{'Plan' if dry_run else 'Done'}: {report['conflicts']} open conflicts, "
                    f"{report['errors']} record errors; API calls: CRM {calls['crm']}, Desk "

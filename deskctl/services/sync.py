@@ -112,12 +112,15 @@ class SyncService:
         sync = SyncStore(self.state)
         engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
                          mappings, policy, options, progress)
+        warnings = [] if "desk-tombstones" in self.backend.capabilities else [
+            f"the {self.backend.name} backend has no feed of records deleted in Desk: "
+            "deletions made in Desk are not synced"]
         if options.dry_run:  # reads only: no lock, no state written
-            return {"mode": policy.mode, **engine.execute()}
+            return {"mode": policy.mode, **engine.execute(), "warnings": warnings}
         with RunLock(self.state.path, "sync run", lock_timeout):
             run_id = sync.start_run()
             try:
-                report = {"mode": policy.mode, **engine.execute()}
+                report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
             except AbortedRun as exc:
                 sync.finish_run(run_id, "aborted", {"reason": exc.message})
                 raise

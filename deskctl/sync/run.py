@@ -53,6 +53,7 @@ class Snapshot:
     current: dict[tuple[str, str], Record] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     gone: set[tuple[str, str]] = field(default_factory=set)  # errors/intents of deleted records
+    full: set[str] = field(default_factory=set)  # sides read completely: no search needed
 
 
 class AbortedRun(DeskctlError):
@@ -102,7 +103,10 @@ class SyncRun:
                  DESK: lambda since: self.desk.deleted_records(mapping.kind, since)}
         for side in (CRM, DESK):
             newest = cursors.get(side)
-            for record in lists[side](self._since(cursors.get(side))):
+            since = self._since(cursors.get(side))
+            if since is None:
+                snap.full.add(side)
+            for record in lists[side](since):
                 snap.records[side][record.id] = record
                 newest = max(newest or "", record.modified_time)
             if newest:
@@ -163,17 +167,24 @@ class SyncRun:
                 if record.id not in paired[side] and value:
                     keys.add(str(value).lower())
         for side in (CRM, DESK):
-            found = self._find(side, module, fields[side], sorted(keys)) if keys else []
+            # a side read in full already holds every candidate
+            found = self._find(side, module, fields[side], sorted(keys)) \
+                if keys and side not in snap.full else []
             snap.candidates[side] = [r for r in found if r.id not in paired[side]]
         names = {CRM: NAME_FIELD[module][0], DESK: NAME_FIELD[module][1]}
         for source, record_id in intents:
             source_record = snap.records[source].get(record_id)
             target = DESK if source == CRM else CRM
             name = source_record.data.get(names[source]) if source_record else None
-            if name:
+            if not name:
+                continue
+            if target in snap.full:
+                found = [r for r in snap.records[target].values()
+                         if str(r.data.get(names[target], "")).lower() == str(name).lower()]
+            else:
                 found = self._find(target, module, names[target], [str(name)])
-                snap.recovered[(source, record_id)] = [r for r in found
-                                                      if r.id not in paired[target]]
+            snap.recovered[(source, record_id)] = [r for r in found
+                                                  if r.id not in paired[target]]
 
     def _find(self, side: str, module: str, field_name: str, values: list[str]) -> list[Record]:
         if side == CRM:

@@ -1,0 +1,70 @@
+"""The CLI on the zoho backend (over the fake Zoho)."""
+
+from __future__ import annotations
+
+from tests.zoho.conftest import FakeZoho
+
+
+def test_setup_and_sync_commands_work_on_zoho(run, fake: FakeZoho, zoho_credentials) -> None:
+    zoho = ("--backend", "zoho")
+    portals = run(*zoho, "portal", "list", "-o", "json")
+    assert portals.exit_code == 0, portals.stderr
+    assert "acme-support" in [p["name"] for p in portals.json()]
+    assert run(*zoho, "portal", "connect", "acme-support").exit_code == 0
+    status = run(*zoho, "integration", "status", "-o", "json").json()
+    assert status["desk_tab"] == "unknown"
+    tab = run(*zoho, "tab", "remove")
+    assert tab.exit_code == 1 and "Setup > Customization" in tab.stderr
+    create = run(*zoho, "portal", "create", "x")
+    assert create.exit_code == 1  # one portal already linked: refused before asking Zoho
+    fake.sandbox.crm.create_records("Contacts", [{"Last_Name": "Z", "Email": "z@x.example"}])
+    assert run(*zoho, "sync", "configure", "--mode", "one-way").exit_code == 0
+    result = run(*zoho, "sync", "run")
+    assert result.exit_code == 0, result.stderr
+    assert "deletions made in Desk are not synced" in result.stderr
+    assert any(r.data.get("email") == "z@x.example"
+               for r in fake.sandbox.desk(fake.sandbox.all_portals()[0].id)
+               .list_records("contacts"))
+
+
+def test_missing_credentials_exit_5(run, fake: FakeZoho) -> None:
+    result = run("--backend", "zoho", "portal", "list")
+    assert result.exit_code == 5
+    assert "deskctl auth set zoho_client_id" in result.stderr
+
+
+def test_bad_zoho_config_is_reported(run, tmp_path) -> None:
+    (tmp_path / "deskctl.yaml").write_text("backend: zoho\nzoho:\n  data_center: moon\n"
+                                           "  crm_url: http://10.1.1.1\n")
+    result = run("portal", "list")
+    assert result.exit_code == 1
+    assert "zoho.data_center" in result.stderr or "expected one of" in result.stderr
+
+
+def test_ticket_work_on_zoho(run, fake: FakeZoho, zoho_credentials, tmp_path) -> None:
+    zoho = ("--backend", "zoho")
+    run(*zoho, "portal", "connect", "acme-support")
+    contact = fake.sandbox.crm.create_records("Contacts", [
+        {"Last_Name": "Kim", "Email": "kim@x.example"}])[0].id
+    deal = fake.sandbox.crm.create_records("Deals", [
+        {"Deal_Name": "Big", "Stage": "Proposal", "Amount": 5000.0}])[0].id
+    attachment = tmp_path / "note.txt"
+    attachment.write_text("hello")
+    created = run(*zoho, "ticket", "create", "--module", "Contacts", "--record", contact,
+                  "--subject", "Help", "--new-contact", "Kim Lee <kim@x.example>",
+                  "--priority", "High", "--attach", str(attachment), "-o", "json")
+    assert created.exit_code == 0, created.stderr
+    ticket = created.json()["id"]
+    for args in (("comment", ticket, "--text", "looking"),
+                 ("reply", ticket, "--text", "fixed"),
+                 ("forward", ticket, "--to", "boss@x.example", "--text", "fyi"),
+                 ("update", ticket, "status=On Hold"),
+                 ("link-deal", ticket, "--deal", deal),
+                 ("close", ticket)):
+        result = run(*zoho, "ticket", *args)
+        assert result.exit_code == 0, (args, result.stderr)
+    shown = run(*zoho, "ticket", "show", ticket, "-o", "json").json()
+    assert shown["status"] == "Closed" and shown["deals"][0]["id"] == deal
+    assert sorted(e["kind"] for e in shown["conversation"]) == ["comment", "forward", "reply"]
+    assert run(*zoho, "ticket", "list", "--sort", "deal-amount", "-o", "json").json()[0][
+        "deal"]["amount"] == 5000.0

@@ -1,0 +1,173 @@
+"""The HTTP chokepoint and OAuth: refresh, retries, error translation, redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from deskctl.backends.zoho import ZohoBackend
+from deskctl.backends.zoho.auth import TokenProvider
+from deskctl.errors import AuthError, BackendError, NotFound, ValidationError
+from tests.zoho.conftest import ACCOUNTS, FakeZoho
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_the_access_token_is_reused_across_processes(fake: FakeZoho, zoho_credentials,
+                                                     tmp_path: Path) -> None:
+    cache = tmp_path / "token.json"
+    first = TokenProvider(ACCOUNTS, zoho_credentials, cache)
+    second = TokenProvider(ACCOUNTS, zoho_credentials, cache)  # as another process would
+    assert first.token() == second.token()
+    assert fake.count("POST", "/oauth/v2/token") == 1
+    assert oct(cache.stat().st_mode & 0o777) == "0o600"
+    assert "refresh-token-value" not in cache.read_text()
+
+
+def test_a_token_near_expiry_is_refreshed(fake: FakeZoho, zoho_credentials,
+                                          tmp_path: Path) -> None:
+    provider = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    fake.fail_next("POST", "/oauth/v2/token", (200, JSON, json.dumps(
+        {"access_token": "short-lived", "expires_in": 60}).encode()))
+    assert provider.token() == "short-lived"
+    assert provider.token() != "short-lived"  # within five minutes of expiry: refreshed
+    assert fake.count("POST", "/oauth/v2/token") == 2
+
+
+def test_token_endpoint_errors_with_http_200_are_auth_errors(fake: FakeZoho, zoho_credentials,
+                                                             tmp_path: Path) -> None:
+    provider = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    fake.fail_next("POST", "/oauth/v2/token", (200, JSON, json.dumps(
+        {"error": "Access Denied", "error_description": "too many requests"}).encode()))
+    with pytest.raises(AuthError, match="Access Denied.*too many token refreshes") as err:
+        provider.token()
+    assert err.value.exit_code == 5
+
+
+def test_missing_credentials_name_the_command(fake: FakeZoho, monkeypatch,
+                                              tmp_path: Path) -> None:
+    from deskctl.credentials import CredentialStore
+
+    provider = TokenProvider(ACCOUNTS, CredentialStore("default"), tmp_path / "t.json")
+    with pytest.raises(AuthError, match="deskctl auth set zoho_client_id"):
+        provider.token()
+
+
+def test_an_expired_token_is_refreshed_once_mid_run(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    zoho.crm.users()
+    fake.emulator.tokens.clear()  # Zoho revoked or expired it
+    assert zoho.crm.users()
+    assert fake.count("POST", "/oauth/v2/token") == 2
+    fake.fail_next("GET", "/crm/v8/users", *[(401, JSON, b'{"code":"INVALID_TOKEN"}')] * 2)
+    with pytest.raises(AuthError, match="INVALID_TOKEN"):
+        zoho.crm.users()
+
+
+def test_429_honours_retry_after(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    fake.fail_next("GET", "/crm/v8/users", (429, {**JSON, "Retry-After": "1"},
+                                            b'{"code":"TOO_MANY_REQUESTS"}'))
+    started = time.monotonic()
+    assert zoho.crm.users()
+    assert time.monotonic() - started >= 1.0
+    assert fake.count("GET", "/crm/v8/users") == 2
+
+
+def test_5xx_is_retried_then_reported(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    fake.fail_next("GET", "/crm/v8/users", (500, JSON, b"{}"), (503, JSON, b"{}"))
+    assert zoho.crm.users()
+    fake.fail_next("GET", "/crm/v8/users", *[(500, JSON, b"{}")] * 4)
+    with pytest.raises(BackendError, match="Zoho answered 500"):
+        zoho.crm.users()
+
+
+def test_connection_resets_are_retried_but_a_create_is_not_resent(zoho: ZohoBackend,
+                                                                  fake: FakeZoho) -> None:
+    fake.fail_next("GET", "/crm/v8/users", requests.ConnectionError("reset by peer"))
+    assert zoho.crm.users()
+    fake.fail_next("POST", "/crm/v8/Accounts", requests.ConnectionError("reset by peer"))
+    with pytest.raises(BackendError, match="connection lost"):
+        zoho.crm.create_records("Accounts", [{"Account_Name": "Once"}])
+    assert fake.count("POST", "/crm/v8/Accounts") == 1
+
+
+def test_204_is_an_empty_result(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    assert list(zoho.crm.list_records("Contacts")) == []
+    assert zoho.crm.find_records("Contacts", "Email", ["nobody@x.example"]) == []
+    assert zoho.crm.deleted_records("Contacts") == []
+
+
+def test_a_partial_batch_gives_one_result_per_record(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    results = zoho.crm.create_records("Contacts", [
+        {"Last_Name": "Ok", "Email": "ok@x.example"}, {"Last_Name": "Bad", "Email": "bad"}])
+    assert [r.ok for r in results] == [True, False]
+    assert "invalid email" in (results[1].error or "") and results[1].field == "Email"
+    all_bad = zoho.crm.create_records("Contacts", [{"Email": "x@x.example"}])
+    assert not all_bad[0].ok  # HTTP 400 with per-record results is still per record
+
+
+def test_writes_go_in_batches_of_100(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    results = zoho.crm.create_records("Accounts", [{"Account_Name": f"A{i}"}
+                                                   for i in range(250)])
+    assert all(r.ok for r in results) and len(results) == 250
+    assert fake.count("POST", "/crm/v8/Accounts$") == 3
+
+
+def test_reads_page_by_200_and_use_page_token_past_2000(zoho: ZohoBackend,
+                                                        fake: FakeZoho) -> None:
+    fake.sandbox.crm.create_records("Accounts", [{"Account_Name": f"P{i}"} for i in range(2100)])
+    names = [r.data["Account_Name"] for r in zoho.crm.list_records("Accounts")]
+    assert len(names) == 2100
+    assert fake.count("GET", r"/crm/v8/Accounts\?") == 11
+    assert fake.count("GET", "page_token=") == 1
+
+
+def test_errors_carry_zohos_code_and_message(zoho: ZohoBackend, fake: FakeZoho) -> None:
+    with pytest.raises(NotFound, match="no Contacts record with id 1"):
+        zoho.crm.get_record("Contacts", "1")
+    desk = zoho.desk(zoho.portals()[0].id)
+    fake.fail_next("PATCH", "/api/v1/contacts/", (422, JSON, json.dumps(
+        {"errorCode": "UNPROCESSABLE_ENTITY", "message": "Extra query parameter"}).encode()))
+    contact = desk.create_record("contacts", {"lastName": "Err"})
+    with pytest.raises(ValidationError, match="Zoho UNPROCESSABLE_ENTITY: Extra query"):
+        desk.update_record("contacts", contact.id, {"firstName": "E"})
+
+
+def test_verbose_logs_never_show_secrets(zoho: ZohoBackend, fake: FakeZoho, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="deskctl.http"):
+        zoho.crm.users()
+    text = caplog.text
+    assert "GET https://www.zohoapis.com/crm/v8/users" in text
+    for secret in ("client-secret-value", "refresh-token-value", "Zoho-oauthtoken", "1000."):
+        assert secret not in text
+
+
+def test_plain_http_only_for_loopback() -> None:
+    from deskctl.backends.zoho.settings import _checked_url
+    from deskctl.errors import ConfigError
+
+    assert _checked_url("crm_url", "http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert _checked_url("desk_url", "http://localhost:1") == "http://localhost:1"
+    with pytest.raises(ConfigError, match="only for loopback"):
+        _checked_url("crm_url", "http://10.0.0.5:8080")
+    with pytest.raises(ConfigError, match="not an http"):
+        _checked_url("crm_url", "ftp://x")
+
+
+def test_data_centers_include_canadas_zohocloud() -> None:
+    from deskctl.backends.zoho.settings import DATA_CENTERS
+
+    assert DATA_CENTERS["ca"][2] == "https://accounts.zohocloud.ca"
+    assert DATA_CENTERS["ca"][1] == "https://desk.zohocloud.ca"
+    assert set(DATA_CENTERS) == {"com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn"}
+
+
+def test_unsupported_operations_say_the_manual_step(zoho: ZohoBackend) -> None:
+    from deskctl.errors import Unsupported
+
+    with pytest.raises(Unsupported, match="Setup > Marketplace"):
+        zoho.create_portal("x")

@@ -1,0 +1,59 @@
+"""A sync of a few thousand records through the zoho backend makes no more API calls
+than the APIs' page and batch limits require."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from deskctl.backends.zoho import ZohoBackend
+from deskctl.config import load_config
+from deskctl.credentials import CredentialStore
+from deskctl.services.integration import IntegrationService
+from deskctl.services.sync import SyncService
+from deskctl.state import StateStore
+from deskctl.sync.run import RunOptions
+from tests.zoho.conftest import FakeZoho
+
+ACCOUNTS, CONTACTS = 300, 2000
+
+
+def test_initial_and_unchanged_runs_stay_at_the_minimum(zoho: ZohoBackend, fake: FakeZoho,
+                                                        tmp_path: Path) -> None:
+    crm = fake.sandbox.crm
+    accounts = []
+    for start in range(0, ACCOUNTS, 100):
+        accounts += [r.id for r in crm.create_records("Accounts", [
+            {"Account_Name": f"Account {i}"} for i in range(start, start + 100)])]
+    for start in range(0, CONTACTS, 100):
+        crm.create_records("Contacts", [
+            {"Last_Name": f"Contact {i}", "Email": f"c{i}@x.example",
+             "Account_Name": accounts[i % ACCOUNTS]} for i in range(start, start + 100)])
+    state = StateStore(tmp_path / "state.db")
+    IntegrationService(zoho, state, CredentialStore("default")).connect("acme-support")
+    service = SyncService(zoho, state, load_config())
+    service.configure("bidirectional", None, None)
+    before = len(fake.requests)
+    report = service.run(RunOptions(), 0)
+    calls = fake.requests[before:]
+    assert report["errors"] == 0
+
+    def count(method: str, fragment: str) -> int:
+        return sum(1 for m, u in calls if m == method and fragment in u)
+
+    # CRM: pages of 200 per module; Desk: one create per record, one empty list per module
+    crm_pages = math.ceil(ACCOUNTS / 200) + math.ceil(CONTACTS / 200)
+    assert count("GET", "/crm/v8/Accounts?") + count("GET", "/crm/v8/Contacts?") == crm_pages
+    assert count("POST", "/api/v1/accounts") == ACCOUNTS
+    assert count("POST", "/api/v1/contacts") == CONTACTS
+    assert count("GET", "/search") == 0
+    minimum = crm_pages + ACCOUNTS + CONTACTS + 2 * 2  # + deleted feeds and Desk lists
+    metadata = count("GET", "/settings/")
+    assert len(calls) - metadata <= math.ceil(1.1 * minimum), len(calls)
+
+    before = len(fake.requests)
+    again = service.run(RunOptions(), 0)
+    rerun = fake.requests[before:]
+    assert again["api_calls"]["crm_writes"] + again["api_calls"]["desk_writes"] == 0
+    # everything was modified within the overlap window: read again, written never
+    assert sum(1 for m, _u in rerun if m != "GET") == 0
