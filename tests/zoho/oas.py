@@ -100,14 +100,14 @@ def check(method: str, url: str, headers: dict[str, str], body: bytes | None) ->
     """Problems with one request; empty when it follows the specification."""
     parsed = urlparse(url)
     path = parsed.path
-    for op_method, pattern, template, file in _operations():
-        if op_method == method and pattern.match(path):
-            break
-    else:
+    match = next(((template, file) for op_method, pattern, template, file in _operations()
+                  if op_method == method and pattern.match(path)), None)
+    if match is None:
         if any(m == method and re.match("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$", path)
                for m, t in DOCUMENTED_ELSEWHERE):
             return []
         return [f"{method} {path}: no such operation in the specifications"]
+    template, file = match
     op = _files()[file]["paths"][template][method.lower()]
     params = _parameters(op, file)
     query = {k: v[-1] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
