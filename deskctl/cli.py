@@ -102,6 +102,7 @@ def cli(ctx: click.Context, config_file: str | None, profile: str | None, backen
     app.flags = {"backend": backend, "user": acting_user}
     app.quiet, app.verbose, app.debug = quiet, verbose, debug
     output.set_quiet(quiet)
+    output.log_to_stderr(verbose + (2 if debug else 0))
 
 
 def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

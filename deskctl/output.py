@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -98,3 +99,23 @@ def error(text: str, problems: Sequence[str] = (), as_json: dict[str, Any] | Non
 
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever stderr is now (click may have swapped it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+_handler = _StderrHandler()
+_handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+
+def log_to_stderr(verbosity: int) -> None:
+    """-v: deskctl's logs (HTTP requests, secrets redacted) on stderr; -vv or --debug: more;
+    none: warnings only."""
+    logger = logging.getLogger("deskctl")
+    if _handler not in logger.handlers:
+        logger.addHandler(_handler)
+    logger.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG))

@@ -141,7 +141,8 @@ CAPABILITIES = frozenset({
     "desk-tab",          # read and change the CRM's Desk tab
     "customer-actions",  # replies, comments and ratings made as the customer
     "desk-tombstones",   # a feed of records deleted in Desk
-    "ticket-history",    # field-change history of tickets
+    "ticket-history",    # field-change history of tickets (escalation signals)
+    "ratings",           # customers' ratings of tickets
 })
 
 

@@ -38,6 +38,7 @@ def _average(values: list[float]) -> float | None:
 class StatsService:
     def __init__(self, backend: Backend, state: StateStore) -> None:
         self.tickets = TicketService(backend, state)
+        self.has_ratings = "ratings" in backend.capabilities
 
     def stats(self, module: str | None, record_id: str | None) -> dict[str, Any]:
         service = self.tickets
@@ -69,6 +70,6 @@ class StatsService:
             "avg_first_response": readable(first),
             "avg_resolution_seconds": resolution,
             "avg_resolution": readable(resolution),
-            "ratings": counts,
-            "rated_tickets": ratings,
+            "ratings": counts if self.has_ratings else None,
+            "rated_tickets": ratings if self.has_ratings else None,
         }

@@ -68,3 +68,20 @@ def test_ticket_work_on_zoho(run, fake: FakeZoho, zoho_credentials, tmp_path) ->
     assert sorted(e["kind"] for e in shown["conversation"]) == ["comment", "forward", "reply"]
     assert run(*zoho, "ticket", "list", "--sort", "deal-amount", "-o", "json").json()[0][
         "deal"]["amount"] == 5000.0
+
+
+def test_verbose_logs_requests_without_secrets(run, fake: FakeZoho, zoho_credentials) -> None:
+    result = run("--backend", "zoho", "-v", "portal", "list")
+    assert result.exit_code == 0
+    assert "deskctl.http: GET https://desk.zoho.com/api/v1/organizations -> 200" in \
+        result.stderr
+    for secret in ("client-secret-value", "refresh-token-value", "Zoho-oauthtoken"):
+        assert secret not in result.stderr + result.stdout
+
+
+def test_stats_say_ratings_are_unavailable_on_zoho(run, fake: FakeZoho,
+                                                    zoho_credentials) -> None:
+    run("--backend", "zoho", "portal", "connect", "acme-support")
+    stats = run("--backend", "zoho", "stats", "-o", "json")
+    assert stats.exit_code == 0, stats.stderr
+    assert stats.json()["ratings"] is None
