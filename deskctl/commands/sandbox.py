@@ -70,6 +70,50 @@ def outbox(app: App, limit: int | None) -> None:
                   empty="The outbox is empty.")
 
 
+@sandbox_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="0 picks a free port.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0,
+              help="Delay every answer this long.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of requests answered 503.")
+@click.option("--rate-limit", metavar="N/s", default="0",
+              help="Answer 429 (Retry-After: 1) above N requests per second.")
+@click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of connections closed without an answer.")
+@pass_app
+def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
+          rate_limit: str, drop_rate: float) -> None:
+    """Serve the sandbox as an offline Zoho (CRM v8, Desk v1, OAuth) until interrupted.
+
+    Point the zoho backend at it with zoho.crm_url, zoho.desk_url and zoho.accounts_url
+    (or DESKCTL_ZOHO_*_URL) set to the printed address; any client id, secret and refresh
+    token are accepted.
+    """
+    from deskctl.backends.local.emulator import Emulator
+    from deskctl.backends.local.server import Faults, make_server
+    from deskctl.errors import UsageError
+
+    try:
+        rate = float(rate_limit.removesuffix("/s"))
+    except ValueError:
+        raise UsageError(f"--rate-limit expects N/s, got {rate_limit!r}") from None
+    service = _service(app)
+    server = make_server(Emulator(service.backend), host, port,
+                         Faults(latency_ms, error_rate, rate, drop_rate))
+    address = f"http://{host}:{server.server_address[1]}"
+    output.message(f"Serving the sandbox as Zoho at {address} (Ctrl-C stops).\n"
+                   f"  export DESKCTL_BACKEND=zoho DESKCTL_ZOHO_CRM_URL={address} "
+                   f"DESKCTL_ZOHO_DESK_URL={address} DESKCTL_ZOHO_ACCOUNTS_URL={address}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        output.message("Stopped.")
+    finally:
+        server.server_close()
+
+
 @sandbox_group.command("accept")
 @click.argument("email")
 @portal_option

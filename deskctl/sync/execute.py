@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.errors import DeskctlError
+from deskctl.models.records import WriteResult
 from deskctl.state.sync import PairRow, SyncStore
 from deskctl.sync.mapping import ModuleMapping, fingerprint, to_side
 from deskctl.sync.plan import CRM, DESK, Action, other
@@ -152,13 +153,17 @@ class Executor:
             i: (False, None, msg) for i, msg in early.items()}
         if side == CRM:
             module = self.module
-            if kind == "create":
-                answers = self.crm.create_records(module, [payloads[i] or {} for i in todo])
-            elif kind == "update":
-                answers = self.crm.update_records(
-                    module, [(str(batch[i].crm_id), payloads[i] or {}) for i in todo])
-            else:
-                answers = self.crm.delete_records(module, [str(batch[i].crm_id) for i in todo])
+            try:
+                if kind == "create":
+                    answers = self.crm.create_records(module, [payloads[i] or {} for i in todo])
+                elif kind == "update":
+                    answers = self.crm.update_records(
+                        module, [(str(batch[i].crm_id), payloads[i] or {}) for i in todo])
+                else:
+                    answers = self.crm.delete_records(module,
+                                                      [str(batch[i].crm_id) for i in todo])
+            except DeskctlError as exc:  # the whole call failed: every record waits a run
+                answers = [WriteResult(False, error=exc.message)] * len(todo)
             for i, answer in zip(todo, answers, strict=True):
                 results[i] = (answer.ok, answer.id, answer.error)
         else:

@@ -26,6 +26,10 @@ from deskctl.sqlitefile import create_private_file
 EARLY_REFRESH_SECONDS = 300  # refresh this long before Zoho's one-hour expiry
 
 
+class _Unavailable(BackendError):
+    """The accounts server did not answer properly; worth another try."""
+
+
 class TokenProvider:
     def __init__(self, accounts_url: str, credentials: CredentialStore, cache: Path,
                  timeout: float = 30, session: requests.Session | None = None) -> None:
@@ -81,6 +85,17 @@ class TokenProvider:
             os.close(fd)
 
     def _refresh(self) -> tuple[str, float]:
+        """The refresh-token grant; a 5xx or dropped connection is tried again, twice."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
+
+        retrying = Retrying(stop=stop_after_attempt(3), wait=wait_random(0.2, 1.0),
+                            retry=retry_if_exception_type(_Unavailable), reraise=True)
+        try:
+            return retrying(self._refresh_once)
+        except _Unavailable as exc:
+            raise BackendError(exc.message) from None
+
+    def _refresh_once(self) -> tuple[str, float]:
         form = {"grant_type": "refresh_token",
                 "client_id": self.credentials.require("zoho_client_id"),
                 "client_secret": self.credentials.require("zoho_client_secret"),
@@ -89,9 +104,11 @@ class TokenProvider:
             response = self.session.post(f"{self.accounts_url}/oauth/v2/token", data=form,
                                          timeout=self.timeout)
         except requests.RequestException as exc:
-            raise BackendError(f"cannot reach the Zoho accounts server "
+            raise _Unavailable(f"cannot reach the Zoho accounts server "
                                f"{self.accounts_url}: {type(exc).__name__}") from None
         self.refreshes += 1
+        if response.status_code >= 500:
+            raise _Unavailable(f"the Zoho accounts server answered {response.status_code}")
         try:
             body: dict[str, Any] = response.json()
         except ValueError:

@@ -1,0 +1,100 @@
+"""`deskctl sandbox serve`: the sandbox as an offline Zoho on a loopback socket, with fault
+injection (latency, 429 over a rate, 5xx, dropped connections) to test scripts against."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from deskctl.backends.local.emulator import Emulator
+from deskctl.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Faults:
+    latency_ms: float = 0.0
+    error_rate: float = 0.0  # share of requests answered 503
+    rate_limit: float = 0.0  # requests per second before 429 (0: no limit)
+    drop_rate: float = 0.0  # share of connections closed without an answer
+    seed: int | None = None
+
+
+class RateLimiter:
+    """A token bucket: `rate` requests per second, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+def check_loopback(host: str) -> None:
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UsageError(f"sandbox serve listens on loopback addresses only, not {host!r}")
+
+
+def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> ThreadingHTTPServer:
+    check_loopback(host)
+    rng = random.Random(faults.seed)
+    limiter = RateLimiter(faults.rate_limit) if faults.rate_limit else None
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet by default
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            if faults.latency_ms:
+                time.sleep(faults.latency_ms / 1000)
+            if faults.drop_rate and rng.random() < faults.drop_rate:
+                self.close_connection = True
+                self.connection.close()
+                return
+            if limiter is not None and not limiter.allow():
+                self._reply(429, {"Retry-After": "1"}, b'{"code":"TOO_MANY_REQUESTS",'
+                                                      b'"errorCode":"TOO_MANY_REQUESTS"}')
+                return
+            if faults.error_rate and rng.random() < faults.error_rate:
+                self._reply(503, {}, b'{"code":"INTERNAL_ERROR","errorCode":"INTERNAL"}')
+                return
+            url = f"http://{self.headers.get('Host', host)}{self.path}"
+            reply = emulator.handle(self.command, url, dict(self.headers), body)
+            self._reply(reply.status, reply.headers, reply.encoded())
+
+        def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if status not in (204, 304):
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,112 @@
+"""The zoho backend against `sandbox serve` over real loopback sockets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.emulator import Emulator
+from deskctl.backends.local.seed import SeedCounts, seed
+from deskctl.backends.local.server import Faults, make_server
+from deskctl.backends.zoho import ZohoBackend
+from deskctl.backends.zoho.auth import TokenProvider
+from deskctl.errors import UsageError
+from tests.backends.contract import BackendContract, World
+from tests.zoho.conftest import settings
+
+
+def served(tmp_path: Path, faults: Faults) -> Iterator[tuple[str, LocalBackend]]:
+    sandbox = LocalBackend(tmp_path / "served.db")
+    seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+    server = make_server(Emulator(sandbox), "127.0.0.1", 0, faults)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", sandbox
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def backend_for(url: str, credentials, tmp_path: Path, **overrides) -> ZohoBackend:
+    config = settings(crm_url=url, desk_url=url, accounts_url=url, **overrides)
+    return ZohoBackend(config, TokenProvider(url, credentials, tmp_path / "token.json"))
+
+
+class TestServedZoho(BackendContract):
+    @pytest.fixture
+    def world(self, tmp_path: Path, zoho_credentials) -> Iterator[World]:
+        for url, sandbox in served(tmp_path, Faults()):
+            other = next(p for p in sandbox.sandbox_info()["portals"]
+                         if p["name"] == "globex-help")
+            yield World(backend_for(url, zoho_credentials, tmp_path), other["admin"],
+                        other["zsc_key"])
+
+
+def test_faults_are_retried_but_creates_are_never_resent(tmp_path: Path,
+                                                         zoho_credentials) -> None:
+    from deskctl.errors import BackendError
+
+    for url, sandbox in served(tmp_path, Faults(error_rate=0.3, rate_limit=200, seed=4)):
+        backend = backend_for(url, zoho_credentials, tmp_path, retries=10)
+        created = failed = 0
+        for i in range(30):
+            try:
+                [result] = backend.crm.create_records("Accounts", [{"Account_Name": f"F{i}"}])
+                created += result.ok
+            except BackendError as exc:
+                assert "Zoho answered 503" in exc.message
+                failed += 1
+        assert created and failed  # the faults happened, and creates were not resent
+        listed = list(backend.crm.list_records("Accounts"))  # GETs are retried through
+        assert len(listed) == created == len(list(sandbox.crm.list_records("Accounts")))
+
+
+def test_latency_is_added(tmp_path: Path, zoho_credentials) -> None:
+    for url, _sandbox in served(tmp_path, Faults(latency_ms=100)):
+        started = time.monotonic()
+        requests.get(url + "/crm/v8/users", timeout=5)
+        assert time.monotonic() - started >= 0.1
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    for url, _sandbox in served(tmp_path, Faults(rate_limit=2)):
+        statuses = [requests.get(url + "/crm/v8/users", timeout=5) for _ in range(6)]
+        limited = [r for r in statuses if r.status_code == 429]
+        assert limited and limited[0].headers["Retry-After"] == "1"
+
+
+def test_serve_refuses_non_loopback_hosts() -> None:
+    with pytest.raises(UsageError, match="loopback addresses only"):
+        make_server(None, "0.0.0.0", 0, Faults())  # type: ignore[arg-type]
+
+
+def test_the_serve_command_prints_where_it_listens(tmp_path: Path) -> None:
+    env = {"DESKCTL_HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    subprocess.run([sys.executable, "-m", "deskctl", "sandbox", "seed", "-q"], env=env,
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "deskctl", "sandbox", "serve", "--port",
+                             "0"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("Serving the sandbox as Zoho at http://127.0.0.1:")
+        url = line.split(" at ")[1].split(" ")[0]
+        token = requests.post(url + "/oauth/v2/token", data={
+            "grant_type": "refresh_token", "client_id": "a", "client_secret": "b",
+            "refresh_token": "c"}, timeout=5).json()["access_token"]
+        users = requests.get(url + "/crm/v8/users", params={"type": "CurrentUser"},
+                             headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=5)
+        assert users.json()["users"][0]["email"] == "admin@acme.example"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
