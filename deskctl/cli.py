@@ -11,7 +11,7 @@ import click
 
 from deskctl import __version__
 from deskctl.app import App
-from deskctl.commands import GROUPS
+from deskctl.commands import COMMANDS
 from deskctl.errors import DeskctlError, ExitCode
 
 FORMATS = ["table", "json", "yaml"]
@@ -31,6 +31,30 @@ Examples:
 
 
 class DeskctlGroup(click.Group):
+    """The root: loads a command group only when it is used, and is the error boundary."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            import importlib
+
+            module, attribute, _summary = COMMANDS[name]
+            command = getattr(importlib.import_module(module), attribute)
+            _add_leaf_options(command)
+            self.add_command(command, name)
+        return self.commands[name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        with formatter.section("Commands"):  # shortened as click shortens loaded commands
+            formatter.write_dl([(name, click.Command(name, help=summary)
+                                 .get_short_help_str(limit))
+                                for name, (_m, _a, summary) in COMMANDS.items()])
+
     def invoke(self, ctx: click.Context) -> Any:
         app: App = ctx.ensure_object(App)
         try:
@@ -131,9 +155,6 @@ def _add_leaf_options(command: click.Command) -> None:
                                        callback=_set_quiet, help="Only data and errors."))
 
 
-for _group in GROUPS:
-    _add_leaf_options(_group)
-    cli.add_command(_group)
 
 
 def main() -> None:

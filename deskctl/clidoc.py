@@ -15,8 +15,10 @@ def _sections(command: click.Command, path: list[str],
     parts = [f"{'#' * min(len(path) + 1, 4)} `{' '.join(path)}`\n\n```\n"
              f"{command.get_help(ctx)}\n```\n"]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            parts += _sections(command.commands[name], [*path, name], ctx)
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                parts += _sections(sub, [*path, name], ctx)
     return parts
 
 

@@ -53,7 +53,7 @@ class ModuleMeta:
         return [f for f in self.fields if f.type == "email" and f.enabled]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """A CRM or Desk record: id, field values and Zoho's created/modified times."""
 
@@ -67,13 +67,13 @@ class Record:
                 "modified_time": self.modified_time}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tombstone:
     id: str
     deleted_time: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """Per-record outcome of a batch write (Zoho answers 207 with one of these per record)."""
 

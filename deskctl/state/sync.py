@@ -11,7 +11,7 @@ from deskctl import clock
 from deskctl.state.store import StateStore
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairRow:
     module: str
     crm_id: str

@@ -18,7 +18,7 @@ from deskctl.errors import DeskctlError
 from deskctl.models.records import WriteResult
 from deskctl.state.sync import PairRow, SyncStore
 from deskctl.sync.mapping import ModuleMapping, fingerprint, to_side
-from deskctl.sync.plan import CRM, DESK, Action, other
+from deskctl.sync.plan import CRM, DESK, Action, other, summary_key
 
 if TYPE_CHECKING:
     from deskctl.backends.base import CrmApi, DeskApi
@@ -30,8 +30,12 @@ class Unresolved(DeskctlError):
 
 @dataclass
 class Outcome:
-    done: list[Action] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # as plan.summarize counts
     failed: list[tuple[Action, str]] = field(default_factory=list)
+
+    def done(self, action: Action) -> None:
+        key = summary_key(action)
+        self.counts[key] = self.counts.get(key, 0) + 1
 
 
 class AccountLinks:
@@ -117,7 +121,7 @@ class Executor:
                                    action.reason)
         else:
             self._pair(crm_id, desk_id, action.values, action.other_values or None)
-        self.outcome.done.append(action)
+        self.outcome.done(action)
 
     # remote writes
 
@@ -215,4 +219,4 @@ class Executor:
             if not action.merge:  # the values came from the source side as it is now
                 self.sync.set_fp(self.module, str(action.crm_id), source_side, written)
             self.sync.clear_error(self.module, source_side, source_id)
-        self.outcome.done.append(action)
+        self.outcome.done(action)

@@ -20,7 +20,7 @@ def other(side: str) -> str:
     return DESK if side == CRM else CRM
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """A record as the planner sees it: canonical mapped values and their fingerprint."""
 
@@ -67,7 +67,7 @@ class PlanInput:
     conflicts: set[str] = field(default_factory=set)  # CRM ids with an open manual conflict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """kind: create | update | delete | link | unlink | conflict | problem.
 
@@ -266,11 +266,14 @@ def plan(inp: PlanInput) -> list[Action]:
     return actions
 
 
+def summary_key(action: Action) -> str:
+    """'kind' or 'kind->side' (e.g. 'create->desk'), the report's counting unit."""
+    return f"{action.kind}->{action.target}" if action.kind in ("create", "update", "delete") \
+        else action.kind
+
+
 def summarize(actions: list[Action]) -> dict[str, int]:
-    """Counts per 'kind' or 'kind->side' (e.g. 'create->desk')."""
     counts: dict[str, int] = {}
     for action in actions:
-        key = f"{action.kind}->{action.target}" if action.kind in ("create", "update", "delete") \
-            else action.kind
-        counts[key] = counts.get(key, 0) + 1
+        counts[summary_key(action)] = counts.get(summary_key(action), 0) + 1
     return counts

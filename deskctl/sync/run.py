@@ -5,7 +5,7 @@ account link can follow the Account pairs made in the same run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -205,22 +205,21 @@ class SyncRun:
 
         changes = {side: Changes({i: item(side, r) for i, r in snap.records[side].items()},
                                  set(snap.deleted[side])) for side in (CRM, DESK)}
+        pairs = self.sync.pairs(module)
+        paired_ids = {CRM: set(pairs), DESK: {p.desk_id for p in pairs.values()}}
+        # unpaired records by match key: what a new record may be linked to
         candidates: dict[tuple[str, str], list[Item]] = {}
         for side in (CRM, DESK):
             seen: dict[str, Item] = {}
-            pool = list(snap.candidates[side]) + list(snap.records[side].values())
-            for record in pool:
-                if (side, record.id) in unlinked or record.id in seen:
+            for record in [*snap.candidates[side], *snap.records[side].values()]:
+                if record.id in seen or record.id in paired_ids[side] or \
+                        (side, record.id) in unlinked:
                     continue
-                seen[record.id] = item(side, record)
+                seen[record.id] = changes[side].changed.get(record.id) or item(side, record)
             for entry in seen.values():
                 key = match_key(module, entry.values)
                 if key:
                     candidates.setdefault((side, key), []).append(entry)
-        pairs = self.sync.pairs(module)
-        paired_ids = {CRM: set(pairs), DESK: {p.desk_id for p in pairs.values()}}
-        for (side, key), entries in list(candidates.items()):
-            candidates[(side, key)] = [e for e in entries if e.id not in paired_ids[side]]
         return PlanInput(
             module=module, policy=self.policy, pairs=pairs,
             crm=changes[CRM], desk=changes[DESK],
@@ -231,9 +230,8 @@ class SyncRun:
             unlinked=unlinked, intents=self.sync.intents(module),
             conflicts=self.sync.conflict_ids(module))
 
-    def check_deletes(self, planned: Iterable[Action]) -> None:
+    def check_deletes(self, deletes: int) -> None:
         """The mass-delete guard: runs before anything is written."""
-        deletes = sum(1 for a in planned if a.kind == "delete")
         if not deletes or self.options.force:
             return
         limit, percent = parse_max_delete(self.options.max_delete)
@@ -249,16 +247,27 @@ class SyncRun:
 
     def execute(self) -> dict[str, Any]:
         started = time.monotonic()
-        snapshots = {m: self.snapshot(m) for m in self.options.modules}
-        plans = {m: plan(self.plan_input(snapshots[m])) for m in self.options.modules}
-        self.check_deletes(a for p in plans.values() for a in p)
+        modules = self.options.modules
+        snapshots = {m: self.snapshot(m) for m in modules}
+        # Every module is planned before anything is written, for the mass-delete guard.
+        # A later module is planned again once the ones before it ran (its account links
+        # may have changed), so only the first plan is kept, unless this is a dry run.
+        plans: dict[str, list[Action]] = {}
+        deletes = total = 0
+        for module in modules:
+            actions = plan(self.plan_input(snapshots[module]))
+            deletes += sum(1 for a in actions if a.kind == "delete")
+            total += len(actions)
+            if module == modules[0] or self.options.dry_run:
+                plans[module] = actions
+            del actions
+        self.check_deletes(deletes)
         report: dict[str, Any] = {"dry_run": self.options.dry_run, "modules": {}}
         if self.options.dry_run:
             for module, actions in plans.items():
                 report["modules"][module] = {"counts": summarize(actions),
                                              "actions": [a.to_dict() for a in actions]}
         else:
-            total = sum(len(p) for p in plans.values())
             done = 0
 
             def tick(n: int) -> None:
@@ -266,16 +275,15 @@ class SyncRun:
                 done += n
                 self.progress(done, total)
 
-            for module in self.options.modules:
-                # re-plan after the modules before it ran, so account links are current
-                actions = plan(self.plan_input(snapshots[module])) \
-                    if module != self.options.modules[0] else plans[module]
-                snap = snapshots[module]
+            for module in modules:
+                snap = snapshots.pop(module)
+                actions = plans.pop(module) if module in plans else plan(self.plan_input(snap))
                 modified = {(side, r.id): r.modified_time for side in (CRM, DESK)
                             for r in snap.records[side].values()}
                 executor = Executor(self.crm, self.desk, self.sync, self.mappings[module],
                                     AccountLinks(self.sync.pairs("Accounts")), modified, tick)
                 outcome = executor.apply(actions)
+                del actions, executor
                 with self.sync.store.transaction():
                     for side, cursor in snap.cursors.items():
                         self.sync.set_cursor(module, side, cursor)
@@ -283,7 +291,7 @@ class SyncRun:
                         self.sync.clear_error(module, side, record_id)
                         self.sync.clear_intent(module, side, record_id)
                 report["modules"][module] = {
-                    "counts": summarize(outcome.done),
+                    "counts": outcome.counts,
                     "failed": [{"action": a.kind, "side": a.target, "crm_id": a.crm_id,
                                 "desk_id": a.desk_id, "error": e} for a, e in outcome.failed]}
         report["conflicts"] = len(self.sync.conflicts())

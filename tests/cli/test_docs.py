@@ -22,8 +22,9 @@ def test_every_command_has_help() -> None:
     def walk(command: click.Command, path: str) -> None:
         assert command.help or command.short_help, f"{path} has no help"
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, f"{path} {name}")
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), f"{path} {name}")  # type: ignore[arg-type]
 
     walk(cli, "deskctl")
 

@@ -22,9 +22,9 @@ def test_help_lists_groups_examples_and_exit_codes(run) -> None:
 
 
 def test_every_group_help_has_examples(run) -> None:
-    from deskctl.cli import cli
+    from deskctl.commands import COMMANDS
 
-    for name in cli.commands:
+    for name in COMMANDS:
         result = run(name, "--help")
         assert result.exit_code == 0, name
         assert "Examples:" in result.stdout, name
@@ -88,5 +88,20 @@ def test_python_dash_m_and_fast_version() -> None:
     loaded = subprocess.run([sys.executable, "-c", "import sys; from deskctl.cli import cli; "
                              "print(' '.join(sorted(sys.modules)))"], capture_output=True,
                             text=True, check=True).stdout.split()
-    for heavy in ("requests", "yaml", "tabulate", "keyring", "sqlite3", "tenacity"):
+    for heavy in ("requests", "yaml", "tabulate", "keyring", "sqlite3", "tenacity",
+                  "deskctl.commands.sync", "deskctl.services.tickets"):
         assert heavy not in loaded, f"{heavy} is imported at start-up"
+
+
+def test_command_summaries_match_the_commands() -> None:
+    import click
+
+    from deskctl.cli import cli
+    from deskctl.commands import COMMANDS
+
+    ctx = click.Context(cli)
+    for name, (_module, _attribute, summary) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        summary_help = click.Command(name, help=summary).get_short_help_str(200)
+        assert summary_help == command.get_short_help_str(200), name
