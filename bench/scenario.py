@@ -88,11 +88,13 @@ def main() -> None:
     service = SyncService(backend, state, load_config())
     service.configure("bidirectional", None, None)
     initial, seconds = timed(service)
+    initial_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result: dict[str, Any] = {
         "backend": kind, "contacts": contacts, "accounts": accounts,
         "initial": {"seconds": round(seconds, 3),
                     "records_per_second": round((contacts + accounts) / seconds, 1),
-                    **calls(initial), "errors": initial["errors"]}}
+                    **calls(initial), "errors": initial["errors"],
+                    "peak_rss_mb": round(initial_rss, 1)}}
     if kind == "zoho":
         minimum = (math.ceil(contacts / 200) + math.ceil(accounts / 200) + 2  # CRM pages+feeds
                    + contacts + accounts + 2)  # Desk: one create each, one list per module
