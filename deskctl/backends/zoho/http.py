@@ -72,17 +72,23 @@ def _error(response: requests.Response) -> DeskctlError:
 
 class ZohoHttp:
     def __init__(self, base_url: str, tokens: TokenProvider, settings: ZohoSettings,
-                 org_id: str | None = None, session: requests.Session | None = None) -> None:
+                 org_id: str | None = None, session: requests.Session | None = None,
+                 counter: list[int] | None = None) -> None:
         self.base_url = base_url
         self.tokens = tokens
         self.settings = settings
         self.org_id = org_id
         self.session = session or requests.Session()
-        self.calls = 0
+        self.counter = counter if counter is not None else [0]  # requests sent, shared
+
+    @property
+    def calls(self) -> int:
+        return self.counter[0]
 
     def for_org(self, org_id: str) -> ZohoHttp:
-        """The same connection, sending Desk's orgId header."""
-        return ZohoHttp(self.base_url, self.tokens, self.settings, org_id, self.session)
+        """The same connection and request count, sending Desk's orgId header."""
+        return ZohoHttp(self.base_url, self.tokens, self.settings, org_id, self.session,
+                        self.counter)
 
     def close(self) -> None:
         self.session.close()
@@ -120,13 +126,13 @@ class ZohoHttp:
                                             headers=all_headers, files=files,
                                             timeout=self.settings.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            self.calls += 1
+            self.counter[0] += 1
             log.info("%s %s -> %s", method, redact(url), type(exc).__name__)
             if method == "POST" and not isinstance(exc, requests.ConnectTimeout):
                 raise BackendError(f"{method} {path}: connection lost ({type(exc).__name__}); "
                                    "the next run checks whether it went through") from None
             raise Transient(f"{method} {path}: {type(exc).__name__}") from None
-        self.calls += 1
+        self.counter[0] += 1
         log.info("%s %s -> %s (%.0f ms)", method, redact(response.url), response.status_code,
                  (time.monotonic() - started) * 1000)
         status = response.status_code
