@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import NotFound, RuleViolation
+from deskctl.errors import NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
 from deskctl.services.access import integration, require_admin
 
@@ -53,7 +53,7 @@ class SyncService:
         self._active()
         current = self.settings()
         if current is None and mode is None:
-            raise RuleViolation("choose the sync mode with --mode one-way|bidirectional")
+            raise UsageError("choose the sync mode with --mode one-way|bidirectional")
         if current is not None and mode is not None and mode != current["mode"]:
             raise RuleViolation(f"the sync is enabled in {current['mode']} mode, and once "
                                 "enabled it can only be paused; to choose another mode, "

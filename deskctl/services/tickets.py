@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import NotFound, RuleViolation, ValidationError
+from deskctl.errors import NotFound, RuleViolation, UsageError, ValidationError
 from deskctl.models.people import Agent, CrmUser
 from deskctl.models.permissions import NO_DESK, check
 from deskctl.models.records import EMAIL_RE, Record, coerce_text
@@ -105,7 +105,7 @@ class TicketService:
         if module is None:
             return list(self.desk.list_records("tickets"))
         if record_id is None:
-            raise ValidationError("--module needs --record")
+            raise UsageError("--module needs --record")
         name, record = self._record(module, record_id)
         return self.relations().tickets_for(name, record)
 

@@ -122,3 +122,8 @@ def test_max_delete_must_be_a_count_or_percentage(linked) -> None:
     assert bad.exit_code == 1 and "--max-delete must be a count or a percentage" in bad.stderr
     guarded = linked("sync", "run")
     assert guarded.exit_code == 1 and "more than --max-delete 10%" in guarded.stderr
+
+
+def test_first_configure_needs_a_mode(linked) -> None:
+    result = linked("sync", "configure", "--conflict", "newest")
+    assert result.exit_code == 2 and "choose the sync mode" in result.stderr

@@ -287,3 +287,8 @@ def test_stats_against_hand_computed_values(world: World) -> None:
     record = world.at("2026-03-04T00:00:00Z", "stats", "--module", "Contacts", "--record",
                       world.contact)
     assert record["total_tickets"] == 3 and record["scope"] == f"Contacts/{world.contact}"
+
+
+def test_module_without_record_is_a_usage_error(world: World) -> None:
+    result = world.run("ticket", "list", "--module", "Contacts")
+    assert result.exit_code == 2 and "--module needs --record" in result.stderr

@@ -37,7 +37,7 @@ class LocalCrm(CrmApi):
             user = self.user(self.acting_email)
             if user is None:
                 raise NotFound(f"{self.acting_email} is not a CRM user of the sandbox "
-                               "(see 'deskctl users list' or 'deskctl sandbox info')")
+                               "(see 'deskctl sandbox info')")
             return user
         owner = self.db.meta("owner")
         return next((u for u in users if u.email == owner), users[0])
