@@ -8,7 +8,8 @@ from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.commands.options import limit_option, read_text, yes_option
 from deskctl.services.sandbox import parse_assignments
-from deskctl.services.tickets import SORTS, VIEWS, TicketService
+from deskctl.services.ticket_queue import SORTS, VIEWS
+from deskctl.services.tickets import TicketService
 
 LIST_COLUMNS = ["id", "number", "subject", "status", "priority", "due", "owner", "contact",
                 "deal"]

@@ -15,7 +15,7 @@ from deskctl import clock
 from deskctl.models.integration import SIGNAL_KINDS
 from deskctl.models.records import Record
 from deskctl.models.tickets import TicketEvent
-from deskctl.services.tickets import TicketService
+from deskctl.services.ticket_queue import TicketQueue
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -30,7 +30,7 @@ class SignalService:
     def __init__(self, backend: Backend, state: StateStore) -> None:
         self.backend = backend
         self.state = state
-        self.tickets = TicketService(backend, state)
+        self.tickets = TicketQueue(backend, state)
 
     def _people(self) -> dict[str, dict[str, Any]]:
         """CRM leads and contacts by lowercase email; contacts with an open deal are

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.models.tickets import RATINGS
-from deskctl.services.tickets import TicketService, is_overdue
+from deskctl.services.ticket_queue import TicketQueue, is_overdue
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -37,7 +37,7 @@ def _average(values: list[float]) -> float | None:
 
 class StatsService:
     def __init__(self, backend: Backend, state: StateStore) -> None:
-        self.tickets = TicketService(backend, state)
+        self.tickets = TicketQueue(backend, state)
         self.has_ratings = "ratings" in backend.capabilities
 
     def stats(self, module: str | None, record_id: str | None) -> dict[str, Any]:
