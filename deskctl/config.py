@@ -104,17 +104,17 @@ class Config:
         return Path(self.values["local.path"])
 
 
-def find_config_file(flag: str | None) -> tuple[Path | None, str]:
-    """The config file by SPEC §10's lookup order, and how it was found."""
+def find_config_file(flag: str | None) -> Path | None:
+    """The config file by SPEC §10's lookup order: --config, DESKCTL_CONFIG, ./deskctl.yaml,
+    the user config dir."""
     if flag:
-        return Path(flag), "--config"
+        return Path(flag)
     if os.environ.get("DESKCTL_CONFIG"):
-        return Path(os.environ["DESKCTL_CONFIG"]), "DESKCTL_CONFIG"
-    for candidate, how in ((Path("deskctl.yaml"), "./deskctl.yaml"),
-                           (paths.config_dir() / "config.yaml", "user config dir")):
+        return Path(os.environ["DESKCTL_CONFIG"])
+    for candidate in (Path("deskctl.yaml"), paths.config_dir() / "config.yaml"):
         if candidate.is_file():
-            return candidate, how
-    return None, "none"
+            return candidate
+    return None
 
 
 def _coerce(key: Key, value: Any, from_env: bool) -> Any:
@@ -193,7 +193,7 @@ def load_config(config_flag: str | None = None, profile_flag: str | None = None,
     """Resolve the configuration; raise ConfigError listing every problem at once."""
     from deskctl import yamlfile
 
-    path, _how = find_config_file(config_flag)
+    path = find_config_file(config_flag)
     data: Any = {}
     if path is not None:
         if not path.is_file():

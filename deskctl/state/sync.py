@@ -77,10 +77,6 @@ class SyncStore:
             conn.execute("INSERT INTO sync_cursors VALUES (?, ?, ?) ON CONFLICT(module, side) "
                          "DO UPDATE SET cursor = excluded.cursor", (module, side, cursor))
 
-    def clear_cursors(self) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_cursors")
-
     # conflicts (policy manual)
 
     def add_conflict(self, module: str, crm_id: str, desk_id: str, crm_values: dict[str, Any],
