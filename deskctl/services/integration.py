@@ -12,6 +12,7 @@ from deskctl.models.people import Portal
 from deskctl.models.records import EMAIL_RE
 from deskctl.services.access import integration, require_admin, save
 from deskctl.services.relations import TicketRelations
+from deskctl.state.sync import SyncStore
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -24,6 +25,7 @@ class IntegrationService:
                  credentials: CredentialStore) -> None:
         self.backend = backend
         self.state = state
+        self.sync = SyncStore(state)
         self.credentials = credentials
 
     def _find(self, ref: str) -> Portal:
@@ -91,8 +93,8 @@ class IntegrationService:
         current.check_link("switch", target.id)
         relations = TicketRelations(self.backend.crm,
                                     self.backend.desk(str(current.portal_id)),
-                                    {m: self.state.pair_map(m) for m in SWITCH_UNLINKS})
-        pairs = self.state.link_counts()
+                                    {m: self.sync.pair_map(m) for m in SWITCH_UNLINKS})
+        pairs = self.sync.link_counts()
         unlinks = []
         for module in SWITCH_UNLINKS:
             records, tickets = relations.associations(module)
@@ -103,7 +105,7 @@ class IntegrationService:
         if not yes:
             return result
         with self.state.transaction():
-            self.state.forget_links(SWITCH_UNLINKS)
+            self.sync.forget_links(SWITCH_UNLINKS)
             save(self.state, current.switched(target))
             self.state.audit(me.email, "portal.switch", target.name,
                              {"from": current.portal_name, "unlinked": unlinks})
@@ -116,7 +118,7 @@ class IntegrationService:
         """The documented, stable shape of ``integration status -o json``."""
         current = integration(self.state)
         sync = self.state.get("sync")
-        last_run = self.state.last_sync_run()
+        last_run = self.sync.last_sync_run()
         tab = None
         if current.active:
             try:
@@ -143,7 +145,7 @@ class IntegrationService:
     def deactivate(self, yes: bool) -> dict[str, Any]:
         me = require_admin(self.backend, "deactivate the integration")
         current = integration(self.state).require_active()
-        pairs = sum(self.state.link_counts().values())
+        pairs = sum(self.sync.link_counts().values())
         result = {"portal": current.portal_name, "synced_pairs_forgotten": pairs,
                   "changed": False}
         if not yes:

@@ -145,10 +145,10 @@ class SyncService:
                 else "not-configured",
                 "conflict": settings["conflict"] if settings else None,
                 "on_delete": settings["on_delete"] if settings else None,
-                "pairs": self.state.link_counts(),
+                "pairs": sync.link_counts(),
                 "open_conflicts": len(sync.conflicts()),
                 "errors": len(sync.errors()),
-                "last_run": self.state.last_sync_run(),
+                "last_run": sync.last_sync_run(),
                 "cursors": sync.all_cursors()}
 
     def errors(self) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from deskctl.models.permissions import NO_DESK, check
 from deskctl.models.records import Record
 from deskctl.services.access import integration
 from deskctl.services.relations import DEAL_LINK_FIELD, TicketRelations, deal_ids
+from deskctl.state.sync import SyncStore
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend, DeskApi
@@ -74,7 +75,8 @@ class TicketQueue:
 
     def relations(self) -> TicketRelations:
         return TicketRelations(self.backend.crm, self.desk,
-                               {m: self.state.pair_map(m) for m in ("Contacts", "Accounts")})
+                               {m: SyncStore(self.state).pair_map(m)
+                                for m in ("Contacts", "Accounts")})
 
     def _record(self, module: str, record_id: str) -> tuple[str, Record]:
         meta = self.backend.crm.module(module)

@@ -92,34 +92,6 @@ class StateStore:
             for table in SYNC_TABLES:
                 conn.execute(f"DELETE FROM {table}")
 
-    def forget_links(self, modules: tuple[str, ...]) -> int:
-        """Drop the record pairs (and their cursors, conflicts, errors) of ``modules``;
-        returns how many pairs there were."""
-        marks = ",".join("?" * len(modules))
-        with self.transaction() as conn:
-            count = conn.execute(f"SELECT count(*) FROM sync_pairs WHERE module IN ({marks})",
-                                 modules).fetchone()[0]
-            for table in SYNC_TABLES[:-1]:
-                conn.execute(f"DELETE FROM {table} WHERE module IN ({marks})", modules)
-        return int(count)
-
-    def pair_map(self, module: str) -> dict[str, str]:
-        """{CRM id: Desk id} of a module's synced pairs."""
-        rows = self.conn.execute("SELECT crm_id, desk_id FROM sync_pairs WHERE module = ?",
-                                 (module,))
-        return {r[0]: r[1] for r in rows}
-
-    def last_sync_run(self) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        return {"started_at": row["started_at"], "finished_at": row["finished_at"],
-                "outcome": row["outcome"], "summary": json.loads(row["summary"])}
-
-    def link_counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT module, count(*) FROM sync_pairs GROUP BY module")
-        return {r[0]: r[1] for r in rows}
-
     # signals delivered by `signals watch`
 
     def seen_signals(self) -> set[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deskctl import clock
-from deskctl.state.store import StateStore
+from deskctl.state.store import SYNC_TABLES, StateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,34 @@ class SyncStore:
             conn.execute("INSERT INTO sync_pairs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (row.module, row.crm_id, row.desk_id, row.crm_fp, row.desk_fp,
                           row.crm_modified, row.desk_modified, clock.now_iso()))
+
+    def forget_links(self, modules: tuple[str, ...]) -> int:
+        """Drop the record pairs (and their cursors, conflicts, errors) of ``modules``;
+        returns how many pairs there were."""
+        marks = ",".join("?" * len(modules))
+        with self.store.transaction() as conn:
+            count = conn.execute(f"SELECT count(*) FROM sync_pairs WHERE module IN ({marks})",
+                                 modules).fetchone()[0]
+            for table in SYNC_TABLES[:-1]:
+                conn.execute(f"DELETE FROM {table} WHERE module IN ({marks})", modules)
+        return int(count)
+
+    def pair_map(self, module: str) -> dict[str, str]:
+        """{CRM id: Desk id} of a module's synced pairs."""
+        rows = self._conn.execute("SELECT crm_id, desk_id FROM sync_pairs WHERE module = ?",
+                                 (module,))
+        return {r[0]: r[1] for r in rows}
+
+    def last_sync_run(self) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return {"started_at": row["started_at"], "finished_at": row["finished_at"],
+                "outcome": row["outcome"], "summary": json.loads(row["summary"])}
+
+    def link_counts(self) -> dict[str, int]:
+        rows = self._conn.execute("SELECT module, count(*) FROM sync_pairs GROUP BY module")
+        return {r[0]: r[1] for r in rows}
 
     def set_fp(self, module: str, crm_id: str, side: str, fp: str) -> None:
         column = "crm_fp" if side == "crm" else "desk_fp"
