@@ -9,6 +9,8 @@ from typing import Any
 EVENT_KINDS = ("reply", "forward", "customer-reply", "comment", "customer-comment",
                "attachment", "rating", "history")
 RATINGS = ("good", "okay", "bad")
+#: the ticket field holding linked CRM deal ids (comma-separated); on Zoho a custom field
+DEAL_LINK_FIELD = "cf_deal_ids"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from deskctl.errors import NotFound
 from deskctl.models.records import Record
+from deskctl.models.tickets import DEAL_LINK_FIELD
 
 if TYPE_CHECKING:
     from deskctl.backends.base import CrmApi, DeskApi
 
-DEAL_LINK_FIELD = "cf_deal_ids"
 
 
 def deal_ids(ticket: Record) -> list[str]:

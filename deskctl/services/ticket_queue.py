@@ -14,8 +14,9 @@ from deskctl.errors import NotFound, RuleViolation, UsageError, ValidationError
 from deskctl.models.people import Agent, CrmUser
 from deskctl.models.permissions import NO_DESK, check
 from deskctl.models.records import Record
+from deskctl.models.tickets import DEAL_LINK_FIELD
 from deskctl.services.access import integration
-from deskctl.services.relations import DEAL_LINK_FIELD, TicketRelations, deal_ids
+from deskctl.services.relations import TicketRelations, deal_ids
 from deskctl.state.sync import SyncStore
 
 if TYPE_CHECKING:

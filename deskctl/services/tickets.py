@@ -11,7 +11,8 @@ from typing import Any
 from deskctl.errors import NotFound, ValidationError
 from deskctl.models.permissions import check
 from deskctl.models.records import EMAIL_RE, Record, coerce_text
-from deskctl.services.relations import DEAL_LINK_FIELD, deal_ids
+from deskctl.models.tickets import DEAL_LINK_FIELD
+from deskctl.services.relations import deal_ids
 from deskctl.services.ticket_queue import TicketQueue, parse_due
 
 #: Zoho does not publish the limit; 20 MB is what its UI accepts per file

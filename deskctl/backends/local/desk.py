@@ -9,8 +9,8 @@ from typing import Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
+from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.local.db import SandboxDb
-from deskctl.backends.local.metadata import DESK_KINDS_META
 from deskctl.errors import NotFound, RuleViolation, ValidationError
 from deskctl.models.people import ROLES, Agent
 from deskctl.models.records import ModuleMeta, Record, Tombstone, validate

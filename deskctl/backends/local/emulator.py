@@ -17,6 +17,7 @@ from deskctl.backends.local import LocalBackend
 from deskctl.backends.local.crm import CRM_SCOPE
 from deskctl.errors import DeskctlError, NotFound, ValidationError
 from deskctl.models.records import FieldMeta, Record
+from deskctl.models.tickets import DEAL_LINK_FIELD
 
 PER_PAGE_MAX = 200
 TYPES = {"currency": "currency", "lookup": "lookup", "picklist": "picklist"}
@@ -45,7 +46,7 @@ def desk_time(iso: str) -> str:
 class Emulator:
     """Thread-safe: one lock around the sandbox (it has one SQLite connection)."""
 
-    def __init__(self, backend: LocalBackend, deal_field: str = "cf_deal_ids") -> None:
+    def __init__(self, backend: LocalBackend, deal_field: str = DEAL_LINK_FIELD) -> None:
         self.backend = backend
         self.tokens: set[str] = set()
         self.deal_field = deal_field
@@ -241,18 +242,18 @@ class Emulator:
     # Desk v1
 
     def _desk_record(self, kind: str, record: Record) -> dict[str, Any]:
-        data = {k: v for k, v in record.data.items() if k != "cf_deal_ids"}
+        data = {k: v for k, v in record.data.items() if k != DEAL_LINK_FIELD}
         data.update(id=record.id, createdTime=desk_time(record.created_time),
                     modifiedTime=desk_time(record.modified_time))
         if kind == "tickets":
-            data["cf"] = {self.deal_field: record.data.get("cf_deal_ids")}
+            data["cf"] = {self.deal_field: record.data.get(DEAL_LINK_FIELD)}
         return data
 
     def _from_desk(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in payload.items() if k != "cf"}
         if kind == "tickets" and isinstance(payload.get("cf"), dict) and \
                 self.deal_field in payload["cf"]:
-            data["cf_deal_ids"] = payload["cf"][self.deal_field]
+            data[DEAL_LINK_FIELD] = payload["cf"][self.deal_field]
         return data
 
     @staticmethod

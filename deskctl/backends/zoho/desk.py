@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
-from deskctl.backends.local.metadata import DESK_KINDS_META
+from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
 from deskctl.models.records import ModuleMeta, Record, Tombstone, validate
-from deskctl.models.tickets import TicketEvent
-from deskctl.services.relations import DEAL_LINK_FIELD
+from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent
 
 if TYPE_CHECKING:
     from deskctl.backends.zoho.http import ZohoHttp
