@@ -84,7 +84,7 @@ class SignalService:
         enabled = {k for k in SIGNAL_KINDS if self.tickets.current.signals.get(k, True)}
         since_iso = clock.iso(clock.parse_time(since)) if since else None
         people = self._people()
-        contacts = {c.id: c for c in self.tickets.desk.list_records("contacts")}
+        contacts = self.tickets.contacts
         now = clock.now_iso()
         found: list[dict[str, Any]] = []
         for ticket in self.tickets.tickets(module, record_id):

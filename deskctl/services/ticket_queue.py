@@ -74,6 +74,7 @@ class TicketQueue:
         check(self.actor.role, action, self.actor.user.email)
         return self.actor
 
+    @cached_property
     def relations(self) -> TicketRelations:
         return TicketRelations(self.backend.crm, self.desk,
                                {m: SyncStore(self.state).pair_map(m)
@@ -101,7 +102,7 @@ class TicketQueue:
         if record_id is None:
             raise UsageError("--module needs --record")
         name, record = self._record(module, record_id)
-        return self.relations().tickets_for(name, record)
+        return self.relations.tickets_for(name, record)
 
     def queue(self, module: str | None, record_id: str | None, view: str, sort: str,
              limit: int | None) -> list[dict[str, Any]]:
@@ -130,8 +131,9 @@ class TicketQueue:
         return rows[:limit] if limit else rows
 
     @cached_property
-    def _contacts(self) -> dict[str, Record]:
-        return {c.id: c for c in self.desk.list_records("contacts")}
+    def contacts(self) -> dict[str, Record]:
+        """The portal's Desk contacts by id, read once per command."""
+        return {c.id: c for c in self.relations.desk_contacts_list}
 
     def _deal(self, deal_id: str) -> dict[str, Any] | None:
         try:
@@ -144,7 +146,7 @@ class TicketQueue:
     def _row(self, ticket: Record, now: str) -> dict[str, Any]:
         data = ticket.data
         owner = next((a for a in self.agents if a.id == data.get("assigneeId")), None)
-        contact = self._contacts.get(data.get("contactId", ""))
+        contact = self.contacts.get(data.get("contactId", ""))
         deals = [d for d in (self._deal(i) for i in deal_ids(ticket)) if d]
         top = max(deals, key=lambda d: d["amount"] or 0) if deals else None
         name = " ".join(filter(None, [contact.data.get("firstName"),

@@ -39,7 +39,7 @@ class TicketService(TicketQueue):
                 "email": match["email"].strip()}).id
         if contact:
             return self._find_contact(contact)
-        found = sorted(self.relations().desk_contacts(module, record))
+        found = sorted(self.relations.desk_contacts(module, record))
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -49,10 +49,10 @@ class TicketService(TicketQueue):
                               "EMAIL_OR_ID or --new-contact \"First Last <email>\"")
 
     def _find_contact(self, ref: str) -> str:
-        if ref in self._contacts:
+        if ref in self.contacts:
             return ref
         wanted = ref.strip().lower()
-        hits = [c for c in self._contacts.values()
+        hits = [c for c in self.contacts.values()
                 if (c.data.get("email") or "").lower() == wanted
                 or " ".join(filter(None, [c.data.get("firstName"), c.data.get("lastName")]))
                 .lower() == wanted]
@@ -121,7 +121,7 @@ class TicketService(TicketQueue):
     def reply(self, ticket_id: str, text: str, to_all: bool) -> dict[str, Any]:
         self.allow("reply")
         ticket = self.ticket(ticket_id)
-        contact = self._contacts.get(ticket.data.get("contactId", ""))
+        contact = self.contacts.get(ticket.data.get("contactId", ""))
         recipients = [contact.data["email"]] if contact and contact.data.get("email") else []
         if to_all:
             for event in self.desk.ticket_events(ticket_id):
