@@ -8,65 +8,24 @@ leaves the file as it was before it (SQLite's journal).
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from deskctl import clock
-from deskctl.sqlitefile import connect
+from deskctl.sqlitefile import SqliteFile
 from deskctl.state.schema import MIGRATIONS
 
 SYNC_TABLES = ("sync_pairs", "sync_cursors", "sync_conflicts", "sync_errors", "sync_unlinked",
                "sync_intents", "sync_runs")
 
 
-class StateStore:
+class StateStore(SqliteFile):
     """The integration's local facts in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._depth = 0
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = connect(self.path, MIGRATIONS)
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    migrations = MIGRATIONS
 
     @property
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside commit together or not at all; nested calls join the outer one."""
-        conn = self.conn
-        if self._depth:
-            self._depth += 1
-            try:
-                yield conn
-            finally:
-                self._depth -= 1
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-        finally:
-            self._depth = 0
 
     # settings: small JSON documents by key
 

@@ -177,7 +177,7 @@ def test_deactivate_blocks_user_commands_and_a_new_setup_starts_over(linked: Wor
 
 
 def test_reauth_keeps_settings_and_changes_the_owner(linked: World) -> None:
-    with linked.backend.db.write() as conn:
+    with linked.backend.db.transaction() as conn:
         conn.execute("UPDATE crm_users SET profile = 'Administrator' WHERE email = ?",
                      ("priya@acme.example",))
     linked.settings.set_related_list("Partners", True)

@@ -48,7 +48,7 @@ class LocalBackend(Backend):
                                   "'-' and '_', at most 50 characters)")
         if any(p.name.lower() == name.lower() for p in self.all_portals()):
             raise ValidationError(f"a portal named {name!r} already exists")
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             portal_id = self.db.new_id("desk")
             now = clock.now_iso()
             conn.execute("INSERT INTO portals VALUES (?, ?, ?, ?, ?)",

@@ -79,7 +79,7 @@ class LocalCrm(CrmApi):
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:
         meta = self.module(module)
         results = []
-        with self.db.write():
+        with self.db.transaction():
             for data in records:
                 clean = {k: v for k, v in data.items() if v is not None}
                 results.append(self._result(
@@ -91,7 +91,7 @@ class LocalCrm(CrmApi):
                        updates: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
         meta = self.module(module)
         results = []
-        with self.db.write():
+        with self.db.transaction():
             for record_id, changes in updates:
                 record = self.db.record(CRM_SCOPE, meta.api_name, record_id)
                 if record is None:
@@ -108,7 +108,7 @@ class LocalCrm(CrmApi):
     def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
         kind = self._kind(module)
         results = []
-        with self.db.write():
+        with self.db.transaction():
             for record_id in ids:
                 if self.db.record(CRM_SCOPE, kind, record_id) is None:
                     results.append(WriteResult(False, id=record_id,

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from deskctl import clock
 from deskctl.models.records import Record
-from deskctl.sqlitefile import connect
+from deskctl.sqlitefile import SqliteFile
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -54,60 +52,23 @@ CRM_ID_PREFIX = "5725767"  # Zoho CRM ids: 19 digits
 DESK_ID_PREFIX = "20683300"  # Zoho Desk ids: 18 digits
 
 
-class SandboxDb:
+class SandboxDb(SqliteFile):
     """Thin helpers over the sandbox SQLite file; callers hold the rules."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._depth = 0
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = connect(self.path, MIGRATIONS)
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; nested calls join the outer one."""
-        conn = self.conn
-        if self._depth:
-            self._depth += 1
-            try:
-                yield conn
-            finally:
-                self._depth -= 1
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+    migrations = MIGRATIONS
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self.write() as conn:
+        with self.transaction() as conn:
             conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
                          "SET value = excluded.value", (key, json.dumps(value)))
 
     def next_seq(self) -> int:
         """A counter that orders every write (ids and same-second modifications)."""
-        with self.write():
+        with self.transaction():
             value = int(self.meta("seq", 0)) + 1
             self.set_meta("seq", value)
         return value
@@ -153,7 +114,7 @@ class SandboxDb:
 
     def insert(self, scope: str, kind: str, data: dict[str, Any], record_id: str | None = None,
                ) -> Record:
-        with self.write() as conn:
+        with self.transaction() as conn:
             now = clock.now_iso()
             rid = record_id or self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk")
             conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -162,7 +123,7 @@ class SandboxDb:
 
     def replace(self, scope: str, kind: str, record: Record, data: dict[str, Any]) -> Record:
         """Store new field values; the modified time moves on every write, like Zoho's."""
-        with self.write() as conn:
+        with self.transaction() as conn:
             now = clock.now_iso()
             conn.execute("UPDATE records SET data = ?, modified_time = ?, seq = ? "
                          "WHERE scope = ? AND kind = ? AND id = ?",
@@ -170,7 +131,7 @@ class SandboxDb:
         return Record(record.id, data, record.created_time, now)
 
     def remove(self, scope: str, kind: str, record_id: str) -> None:
-        with self.write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM records WHERE scope = ? AND kind = ? AND id = ?",
                          (scope, kind, record_id))
             conn.execute("INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",

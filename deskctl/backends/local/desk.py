@@ -47,7 +47,7 @@ class LocalDesk(DeskApi):
             raise RuleViolation(f"{email} is already an agent of this portal")
         portal = self.db.conn.execute("SELECT name FROM portals WHERE id = ?",
                                       (self.portal_id,)).fetchone()["name"]
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             agent_id = self.db.new_id("desk")
             conn.execute("INSERT INTO agents (id, portal_id, email, name, role, status, "
                          "invited_time) VALUES (?, ?, ?, ?, ?, 'invited', ?)",
@@ -62,18 +62,18 @@ class LocalDesk(DeskApi):
         agent = self.agent(email)
         if agent is None:
             raise NotFound(f"{email} is not an agent of this portal")
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             conn.execute("UPDATE agents SET role = ? WHERE id = ?", (role, agent.id))
         return Agent(agent.id, agent.email, agent.name, role, agent.status)
 
     def activate_agent(self, agent_id: str) -> None:
         """The invitee accepted (sandbox only; in Zoho the invitee does this by mail)."""
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             conn.execute("UPDATE agents SET status = 'active', activated_time = ? WHERE id = ?",
                          (clock.now_iso(), agent_id))
 
     def send_mail(self, to: str, subject: str, body: str) -> None:
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             conn.execute("INSERT INTO outbox (sent_time, portal_id, to_email, subject, body) "
                          "VALUES (?, ?, ?, ?, ?)",
                          (clock.now_iso(), self.portal_id, to, subject, body))
@@ -130,7 +130,7 @@ class LocalDesk(DeskApi):
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
         clean = {k: v for k, v in data.items() if v is not None}
         self._validate(kind, clean, partial=False)
-        with self.db.write():
+        with self.db.transaction():
             if kind == "tickets":
                 number = int(self.db.meta(f"ticket_number:{self.portal_id}", 100)) + 1
                 self.db.set_meta(f"ticket_number:{self.portal_id}", number)
@@ -148,7 +148,7 @@ class LocalDesk(DeskApi):
         record = self.get_record(kind, record_id)
         self._validate(kind, {k: v for k, v in data.items() if v is not None}, partial=True)
         merged = {k: v for k, v in {**record.data, **data}.items() if v is not None}
-        with self.db.write():
+        with self.db.transaction():
             if kind == "tickets":
                 if merged.get("status") == "Closed" and record.data.get("status") != "Closed":
                     merged["closedTime"] = clock.now_iso()
@@ -179,7 +179,7 @@ class LocalDesk(DeskApi):
 
     def _insert_event(self, ticket_id: str, kind: str, author: str,
                       data: dict[str, Any]) -> TicketEvent:
-        with self.db.write() as conn:
+        with self.db.transaction() as conn:
             event_id = self.db.new_id("desk")
             now = clock.now_iso()
             conn.execute("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +201,7 @@ class LocalDesk(DeskApi):
             raise ValidationError(f"rating must be one of {', '.join(RATINGS)}")
         if kind != "attachment" and kind != "rating" and not str(data.get("content", "")).strip():
             raise ValidationError("the text is empty")
-        with self.db.write():
+        with self.db.transaction():
             event = self._insert_event(ticket_id, kind, author, data)
             if kind in ("reply", "forward"):
                 for to in data.get("to", []):

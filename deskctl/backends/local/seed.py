@@ -53,7 +53,7 @@ class SeedCounts:
 def _base(backend: LocalBackend) -> None:
     """Users, portals and agents every sandbox has; added once."""
     db = backend.db
-    with db.write() as conn:
+    with db.transaction() as conn:
         for email, name, profile in CRM_USERS:
             if backend.crm.user(email) is None:
                 conn.execute("INSERT INTO crm_users VALUES (?, ?, ?, ?, 'active')",
@@ -84,7 +84,7 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
     def person() -> tuple[str, str]:
         return rng.choice(FIRST), rng.choice(LAST)
 
-    with db.write():
+    with db.transaction():
         account_ids, account_names = [], []
         for i in range(counts.accounts):
             name = f"{rng.choice(COMPANY)} {rng.choice(SUFFIX)}"
