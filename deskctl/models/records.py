@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from deskctl.errors import ValidationError
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^[0-9+()\-. /x]{3,30}$")
@@ -126,9 +129,11 @@ def _check_value(meta: FieldMeta, value: Any) -> str | None:
     return None
 
 
-def validate(module: ModuleMeta, data: dict[str, Any], *, partial: bool) -> list[tuple[str, str]]:
-    """Problems with a write as (field, reason): unknown fields, bad values and, unless
-    ``partial`` (an update), missing required fields."""
+def validate(module: ModuleMeta, data: dict[str, Any], *, partial: bool,
+             exists: Callable[[str, str], bool] | None = None) -> list[tuple[str, str]]:
+    """Problems with a write as (field, reason): unknown fields, bad values, lookups to
+    records that ``exists(target, id)`` denies and, unless ``partial`` (an update),
+    missing required fields."""
     problems: list[tuple[str, str]] = []
     for name, value in data.items():
         meta = module.field(name)
@@ -140,12 +145,26 @@ def validate(module: ModuleMeta, data: dict[str, Any], *, partial: bool) -> list
             reason = _check_value(meta, value)
             if reason:
                 problems.append((name, f"{name}: {reason}"))
+            elif meta.type == "lookup" and value and meta.lookup and exists is not None \
+                    and not exists(meta.lookup, value):
+                problems.append((name, f"{name}: no {meta.lookup} record with id {value}"))
     for meta in module.fields:
         if meta.required and (not partial or meta.api_name in data):
             value = data.get(meta.api_name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 problems.append((meta.api_name, f"required field {meta.api_name!r} is missing"))
     return problems
+
+
+def ensure_valid(module: ModuleMeta, data: dict[str, Any], *, partial: bool,
+                 exists: Callable[[str, str], bool] | None = None) -> None:
+    """Raise ValidationError naming every problem ``validate`` finds."""
+    problems = validate(module, data, partial=partial, exists=exists)
+    if len(problems) == 1:
+        raise ValidationError(problems[0][1], field=problems[0][0])
+    if problems:
+        raise ValidationError(f"{len(problems)} invalid fields", [r for _f, r in problems],
+                              field=problems[0][0])
 
 
 def coerce_text(meta: FieldMeta | None, text: str) -> Any:

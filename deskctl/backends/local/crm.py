@@ -61,19 +61,15 @@ class LocalCrm(CrmApi):
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
         return self.db.find(CRM_SCOPE, self._kind(module), field, values)
 
-    def _problems(self, meta: ModuleMeta, data: dict[str, Any], partial: bool) -> list[str]:
-        problems = [reason for _f, reason in validate(meta, data, partial=partial)]
-        for fmeta in meta.fields:
-            value = data.get(fmeta.api_name)
-            if fmeta.type == "lookup" and value and isinstance(value, str) and fmeta.lookup \
-                    and self.db.record(CRM_SCOPE, fmeta.lookup, value) is None:
-                problems.append(f"{fmeta.api_name}: no {fmeta.lookup} record with id {value}")
-        return problems
+    def _problems(self, meta: ModuleMeta, data: dict[str, Any],
+                  partial: bool) -> list[tuple[str, str]]:
+        return validate(meta, data, partial=partial, exists=lambda target, record_id:
+                        self.db.record(CRM_SCOPE, target, record_id) is not None)
 
-    def _result(self, problems: list[str], write: Any) -> WriteResult:
+    def _result(self, problems: list[tuple[str, str]], write: Any) -> WriteResult:
         if problems:
-            field = problems[0].split(":")[0] if ":" in problems[0] else None
-            return WriteResult(False, error="; ".join(problems), field=field)
+            return WriteResult(False, error="; ".join(r for _f, r in problems),
+                               field=problems[0][0])
         return WriteResult(True, id=write())
 
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:

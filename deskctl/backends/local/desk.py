@@ -13,7 +13,7 @@ from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.local.db import SandboxDb
 from deskctl.errors import NotFound, RuleViolation, ValidationError
 from deskctl.models.people import ROLES, Agent
-from deskctl.models.records import ModuleMeta, Record, Tombstone, validate
+from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
 from deskctl.models.tickets import EVENT_KINDS, RATINGS, TicketEvent
 
 HISTORY_FIELDS = ("status", "priority", "assigneeId", "dueDate", "subject")
@@ -114,18 +114,7 @@ class LocalDesk(DeskApi):
         return self.db.record(self.portal_id, target, value) is not None
 
     def _validate(self, kind: str, data: dict[str, Any], partial: bool) -> None:
-        meta = self.fields(kind)
-        problems = [reason for _f, reason in validate(meta, data, partial=partial)]
-        for fmeta in meta.fields:
-            value = data.get(fmeta.api_name)
-            if fmeta.type == "lookup" and isinstance(value, str) and value and fmeta.lookup \
-                    and not self._lookup_exists(fmeta.lookup, value):
-                problems.append(f"{fmeta.api_name}: no {fmeta.lookup[:-1]} with id {value}")
-        if problems:
-            field = problems[0].split(":")[0] if ":" in problems[0] else None
-            if len(problems) == 1:
-                raise ValidationError(problems[0], field=field)
-            raise ValidationError(f"{len(problems)} invalid fields", problems, field=field)
+        ensure_valid(self.fields(kind), data, partial=partial, exists=self._lookup_exists)
 
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
         clean = {k: v for k, v in data.items() if v is not None}

@@ -17,7 +17,7 @@ from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
-from deskctl.models.records import ModuleMeta, Record, Tombstone, validate
+from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
 from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent
 
 if TYPE_CHECKING:
@@ -136,11 +136,7 @@ class ZohoDesk(DeskApi):
     def _checked(self, kind: str, data: dict[str, Any], partial: bool) -> dict[str, Any]:
         """Refuse what Desk would refuse before sending it (custom `cf_` fields pass)."""
         standard = {k: v for k, v in data.items() if not k.startswith("cf_")}
-        problems = [reason for _f, reason in validate(self.fields(kind), standard,
-                                                      partial=partial)]
-        if problems:
-            raise ValidationError(problems[0] if len(problems) == 1 else
-                                  f"{len(problems)} invalid fields", problems[1:] and problems)
+        ensure_valid(self.fields(kind), standard, partial=partial)
         return self._body(data)
 
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
