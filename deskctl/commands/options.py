@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from deskctl.errors import ValidationError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -64,3 +66,14 @@ def changed_message(result: dict[str, Any], done: str, unchanged: str) -> None:
     from deskctl import output
 
     output.message(done if result.get("changed") else unchanged)
+
+
+def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """FIELD=VALUE arguments as a dict; a malformed one is a ValidationError naming it."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValidationError(f"expected FIELD=VALUE, got {pair!r}")
+        data[name.strip()] = value
+    return data

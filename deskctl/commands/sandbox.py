@@ -7,7 +7,12 @@ import click
 from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.backends.base import DESK_KINDS
-from deskctl.commands.options import limit_option, portal_option, read_text
+from deskctl.commands.options import (
+    limit_option,
+    parse_assignments,
+    portal_option,
+    read_text,
+)
 from deskctl.services.sandbox import SandboxService
 
 KIND = click.Choice(DESK_KINDS)
@@ -143,7 +148,8 @@ def crm_list(app: App, module: str, limit: int | None) -> None:
 @pass_app
 def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
     """Create a CRM record."""
-    output.render(_service(app).crm_write("create", module, None, fields), app.output)
+    record = _service(app).crm_write("create", module, None, parse_assignments(fields))
+    output.render(record, app.output)
 
 
 @crm.command("update")
@@ -153,7 +159,8 @@ def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
 @pass_app
 def crm_update(app: App, module: str, record_id: str, fields: tuple[str, ...]) -> None:
     """Update fields of a CRM record (FIELD= empties a field)."""
-    output.render(_service(app).crm_write("update", module, record_id, fields), app.output)
+    record = _service(app).crm_write("update", module, record_id, parse_assignments(fields))
+    output.render(record, app.output)
 
 
 @crm.command("delete")
@@ -162,7 +169,7 @@ def crm_update(app: App, module: str, record_id: str, fields: tuple[str, ...]) -
 @pass_app
 def crm_delete(app: App, module: str, record_id: str) -> None:
     """Delete a CRM record (it leaves a tombstone, as in Zoho's deleted-records feed)."""
-    output.render(_service(app).crm_write("delete", module, record_id, ()), app.output)
+    output.render(_service(app).crm_write("delete", module, record_id, {}), app.output)
 
 
 @sandbox_group.group("desk")
@@ -187,7 +194,8 @@ def desk_list(app: App, kind: str, portal: str | None, limit: int | None) -> Non
 @pass_app
 def desk_create(app: App, kind: str, fields: tuple[str, ...], portal: str | None) -> None:
     """Create a Desk record."""
-    output.render(_service(app).desk_write("create", kind, None, fields, portal), app.output)
+    record = _service(app).desk_write("create", kind, None, parse_assignments(fields), portal)
+    output.render(record, app.output)
 
 
 @desk.command("update")
@@ -199,7 +207,9 @@ def desk_create(app: App, kind: str, fields: tuple[str, ...], portal: str | None
 def desk_update(app: App, kind: str, record_id: str, fields: tuple[str, ...],
                 portal: str | None) -> None:
     """Update fields of a Desk record."""
-    output.render(_service(app).desk_write("update", kind, record_id, fields, portal), app.output)
+    record = _service(app).desk_write("update", kind, record_id, parse_assignments(fields),
+                                      portal)
+    output.render(record, app.output)
 
 
 @desk.command("delete")
@@ -209,7 +219,7 @@ def desk_update(app: App, kind: str, record_id: str, fields: tuple[str, ...],
 @pass_app
 def desk_delete(app: App, kind: str, record_id: str, portal: str | None) -> None:
     """Delete a Desk record."""
-    output.render(_service(app).desk_write("delete", kind, record_id, (), portal), app.output)
+    output.render(_service(app).desk_write("delete", kind, record_id, {}, portal), app.output)
 
 
 @sandbox_group.group("customer")

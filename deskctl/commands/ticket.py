@@ -6,8 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import limit_option, read_text, yes_option
-from deskctl.services.sandbox import parse_assignments
+from deskctl.commands.options import limit_option, parse_assignments, read_text, yes_option
 from deskctl.services.ticket_queue import SORTS, VIEWS
 from deskctl.services.tickets import TicketService
 

@@ -16,17 +16,6 @@ if TYPE_CHECKING:
 ACTOR = "sandbox"
 
 
-def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """FIELD=VALUE arguments as a dict; a malformed one is a ValidationError naming it."""
-    data: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ValidationError(f"expected FIELD=VALUE, got {pair!r}")
-        data[name.strip()] = value
-    return data
-
-
 class SandboxService:
     def __init__(self, backend: Backend, state: StateStore) -> None:
         from deskctl.backends.local import LocalBackend
@@ -101,12 +90,12 @@ class SandboxService:
         return rows[-limit:] if limit else rows
 
     def crm_write(self, action: str, module: str, record_id: str | None,
-                  pairs: tuple[str, ...]) -> dict[str, Any]:
+                  fields: dict[str, str]) -> dict[str, Any]:
         from deskctl.backends.local.crm import raise_first
 
         crm = self.backend.crm
         meta = crm.module(module)
-        data = {k: coerce_text(meta.field(k), v) for k, v in parse_assignments(pairs).items()}
+        data = {k: coerce_text(meta.field(k), v) for k, v in fields.items()}
         if action == "create":
             record_id = raise_first(crm.create_records(meta.api_name, [data]))
         elif action == "update":
@@ -123,11 +112,11 @@ class SandboxService:
         rows = [r.to_dict() for r in self.backend.desk(self.portal_id(portal)).list_records(kind)]
         return rows[-limit:] if limit else rows
 
-    def desk_write(self, action: str, kind: str, record_id: str | None, pairs: tuple[str, ...],
+    def desk_write(self, action: str, kind: str, record_id: str | None, fields: dict[str, str],
                    portal: str | None) -> dict[str, Any]:
         desk = self.backend.desk(self.portal_id(portal))
         meta = desk.fields(kind)
-        data = {k: coerce_text(meta.field(k), v) for k, v in parse_assignments(pairs).items()}
+        data = {k: coerce_text(meta.field(k), v) for k, v in fields.items()}
         if action == "create" and kind == "tickets" and "departmentId" not in data:
             data["departmentId"] = desk.departments()[0]["id"]
         if action == "create":
