@@ -49,10 +49,13 @@ def read_zsc_key(from_stdin: bool, required: bool = True) -> str | None:
     """The ZSC key: --zsc-key-stdin, else DESKCTL_ZSC_KEY, else a prompt that does not echo."""
     import os
 
+    from deskctl.credentials import BY_NAME
+
     if from_stdin:
         return read_secret("ZSC key", True)
-    if os.environ.get("DESKCTL_ZSC_KEY"):
-        return os.environ["DESKCTL_ZSC_KEY"].strip()
+    env = BY_NAME["zsc_key"].env
+    if os.environ.get(env):
+        return os.environ[env].strip()
     if sys.stdin.isatty():
         return read_secret("ZSC key", False)
     if required:

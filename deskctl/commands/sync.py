@@ -135,7 +135,7 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
     output.message(f"{'Plan' if dry_run else 'Done'}: {report['conflicts']} open conflicts, "
                    f"{report['errors']} record errors; API calls: CRM {calls['crm']}, Desk "
                    f"{calls['desk']}; {report['duration_seconds']}s.")
-    if not dry_run and (report["errors"] or report["conflicts"]):
+    if report.get("outcome") == "incomplete":  # the service's verdict; dry runs have none
         raise SyncIncomplete(f"{report['errors']} records could not be synced and "
                              f"{report['conflicts']} conflicts are open; see 'deskctl sync "
                              "errors' and 'deskctl sync conflicts'")
