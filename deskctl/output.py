@@ -6,9 +6,12 @@ import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from deskctl.progress import Progress
 
 
 def _cell(value: Any) -> Any:
@@ -84,6 +87,14 @@ def message(text: str) -> None:
     """Progress and confirmations on stderr; silenced by -q."""
     if not _quiet:
         click.echo(text, err=True)
+
+
+def progress() -> Progress:
+    """A live status for long work: on stderr when it is a terminal and -q is not given;
+    otherwise one that shows nothing (logs and pipes get only the final summary)."""
+    from deskctl.progress import LiveStatus, Progress
+
+    return LiveStatus(sys.stderr) if sys.stderr.isatty() and not _quiet else Progress()
 
 
 def warn(text: str) -> None:

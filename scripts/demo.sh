@@ -10,7 +10,7 @@ rm -rf .demo
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step deskctl --version
-step deskctl sandbox seed --random-seed 7
+step deskctl sandbox seed --random-seed 7 --messy   # 1 contact in 7 shares an email
 step deskctl sandbox info
 step deskctl sandbox crm list Contacts --limit 5
 step deskctl sandbox desk list tickets --limit 5

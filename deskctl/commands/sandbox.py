@@ -39,15 +39,23 @@ def sandbox_group() -> None:
 @sandbox_group.command("seed")
 @click.option("--random-seed", type=int, default=1, show_default=True,
               help="Same seed on the same sandbox, same data.")
-@click.option("--accounts", type=int, default=6, show_default=True)
-@click.option("--contacts", type=int, default=15, show_default=True)
-@click.option("--leads", type=int, default=6, show_default=True)
-@click.option("--deals", type=int, default=5, show_default=True)
-@click.option("--tickets", type=int, default=12, show_default=True)
+@click.option("--accounts", type=int, default=6, show_default=True,
+              help="CRM accounts to add (half of them also in Desk).")
+@click.option("--contacts", type=int, default=15, show_default=True,
+              help="CRM contacts to add (a third of them also in Desk).")
+@click.option("--leads", type=int, default=6, show_default=True, help="CRM leads to add.")
+@click.option("--deals", type=int, default=5, show_default=True, help="CRM deals to add.")
+@click.option("--tickets", type=int, default=12, show_default=True,
+              help="Desk tickets to add, with replies, comments and ratings.")
+@click.option("--messy", is_flag=True,
+              help="One contact in seven shares an email with another (default: one in a "
+                   "hundred), for testing ambiguous matches.")
+@click.option("--force", is_flag=True, help="Allow counts above 1,000,000.")
 @pass_app
-def seed(app: App, random_seed: int, **counts: int) -> None:
+def seed(app: App, random_seed: int, messy: bool, force: bool, **counts: int) -> None:
     """Add users, portals and realistic records (adds to what is there)."""
-    added = _service(app).seed(random_seed, **counts)
+    with output.progress() as progress:
+        added = _service(app).seed(random_seed, messy, force, progress, **counts)
     output.render([{"kind": k, "added": v} for k, v in added.items()], app.output)
 
 

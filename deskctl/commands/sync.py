@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -49,27 +47,6 @@ def configure(app: App, mode: str | None, conflict: str | None, on_delete: str |
     changed_message(result, "Sync settings saved.", "Sync settings unchanged.")
 
 
-def _progress() -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    """A progress bar on stderr when it is a terminal; otherwise nothing."""
-    if not sys.stderr.isatty():
-        return (lambda done, total: None), (lambda: None)
-    bar: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=total, label="Syncing", file=sys.stderr)
-            bar["bar"].__enter__()
-            bar["done"] = 0
-        bar["bar"].update(done - bar["done"])
-        bar["done"] = done
-
-    def close() -> None:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
-
-    return update, close
-
-
 def _summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for module, data in report["modules"].items():
@@ -110,12 +87,9 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
     ordered = tuple(m for m in MODULES if not modules or m in modules)
     options = RunOptions(dry_run=dry_run, modules=ordered, full=full, max_delete=max_delete,
                          force=force, overlap_seconds=int(app.config.get("sync.overlap_seconds")))
-    update, close = _progress()
-    try:
+    with output.progress() as progress:
         report = _service(app).run(options, app.config.lock_timeout if lock_timeout is None
-                                   else lock_timeout, update)
-    finally:
-        close()
+                                   else lock_timeout, progress)
     if report.get("paused"):
         output.message("The sync is paused; nothing done ('deskctl sync resume' to resume).")
         if app.output != "table":

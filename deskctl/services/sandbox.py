@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deskctl.errors import NotFound, RuleViolation, Unsupported, ValidationError
+from deskctl.errors import NotFound, RuleViolation, Unsupported, UsageError, ValidationError
 from deskctl.models.integration import Integration
 from deskctl.models.records import coerce_text
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
+    from deskctl.progress import Progress
     from deskctl.state import StateStore
 
 ACTOR = "sandbox"
@@ -27,15 +28,19 @@ class SandboxService:
 
     # filling and inspecting
 
-    def seed(self, random_seed: int, **counts: int) -> dict[str, int]:
-        from deskctl.backends.local.seed import SeedCounts, seed
+    def seed(self, random_seed: int, messy: bool = False, force: bool = False,
+             progress: Progress | None = None, **counts: int) -> dict[str, int]:
+        from deskctl.backends.local.seed import MAX_COUNT, SeedCounts, seed
 
         for name, value in counts.items():
             if value < 0:
                 raise ValidationError(f"--{name} must not be negative")
-        added = seed(self.backend, SeedCounts(**counts), random_seed)
+            if value > MAX_COUNT and not force:
+                raise UsageError(f"--{name} {value:,} is more than {MAX_COUNT:,}; add --force "
+                                 "if you mean it (it needs disk space and time)")
+        added = seed(self.backend, SeedCounts(**counts), random_seed, messy, progress)
         self.state.audit(ACTOR, "sandbox.seed", str(self.backend.db.path),
-                         {"random_seed": random_seed, "added": added})
+                         {"random_seed": random_seed, "messy": messy, "added": added})
         return added
 
     def reset(self) -> str:

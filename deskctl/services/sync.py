@@ -3,7 +3,6 @@ run lock, status, record errors, conflicts and their resolution."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
@@ -14,6 +13,7 @@ from deskctl.services.access import integration, require_admin
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
     from deskctl.config import Config
+    from deskctl.progress import Progress
     from deskctl.state import StateStore
     from deskctl.sync.mapping import ModuleMapping
     from deskctl.sync.run import RunOptions
@@ -94,7 +94,7 @@ class SyncService:
         return {"paused": paused, "changed": changed}
 
     def run(self, options: RunOptions, lock_timeout: float,
-            progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
+            progress: Progress | None = None) -> dict[str, Any]:
         from deskctl.state import RunLock
         from deskctl.state.sync import SyncStore
         from deskctl.sync.plan import Policy

@@ -5,7 +5,6 @@ account link can follow the Account pairs made in the same run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.errors import DeskctlError, NotFound, RuleViolation
 from deskctl.models.records import Record
+from deskctl.progress import Progress
 from deskctl.state.sync import SyncStore
 from deskctl.sync.counting import Counted
 from deskctl.sync.execute import AccountLinks, Executor
@@ -77,14 +77,14 @@ def parse_max_delete(text: str) -> tuple[float, bool]:
 class SyncRun:
     def __init__(self, crm: CrmApi, desk: DeskApi, sync: SyncStore,
                  mappings: dict[str, ModuleMapping], policy: Policy, options: RunOptions,
-                 progress: Callable[[int, int], None] = lambda done, total: None) -> None:
+                 progress: Progress | None = None) -> None:
         self.crm: Any = Counted(crm)
         self.desk: Any = Counted(desk)
         self.sync = sync
         self.mappings = mappings
         self.policy = policy
         self.options = options
-        self.progress = progress
+        self.progress = progress or Progress()
 
     # reading
 
@@ -101,20 +101,26 @@ class SyncRun:
                  DESK: lambda since: self.desk.list_records(mapping.kind, since)}
         tombs = {CRM: lambda since: self.crm.deleted_records(module, since),
                  DESK: lambda since: self.desk.deleted_records(mapping.kind, since)}
+        read = {CRM: 0, DESK: 0, "deleted": 0}
         for side in (CRM, DESK):
             newest = cursors.get(side)
             since = self._since(cursors.get(side))
             if since is None:
                 snap.full.add(side)
+            self.progress.phase(f"Reading {module}", read)
             for record in lists[side](since):
                 snap.records[side][record.id] = record
                 newest = max(newest or "", record.modified_time)
+                read[side] += 1
+                self.progress.phase(f"Reading {module}", read)
             if newest:
                 snap.cursors[side] = newest
             newest = cursors.get(f"{side}-deleted")
             for stone in tombs[side](self._since(cursors.get(f"{side}-deleted"))):
                 snap.deleted[side].add(stone.id)
                 newest = max(newest or "", stone.deleted_time)
+                read["deleted"] += 1
+                self.progress.phase(f"Reading {module}", read)
             if newest:
                 snap.cursors[f"{side}-deleted"] = newest
         self._retry_and_recover(snap, mapping)
@@ -132,6 +138,7 @@ class SyncRun:
         """Bring in what the cursors will not: records whose last write failed, sources of
         unfinished creates, and (one-way) the CRM side of pairs edited in Desk."""
         module = snap.module
+        self.progress.phase(f"Matching {module}")
         wanted = {(e["side"], e["record_id"]) for e in self.sync.errors(module)}
         intents = self.sync.intents(module)
         wanted |= intents
@@ -255,6 +262,7 @@ class SyncRun:
         plans: dict[str, list[Action]] = {}
         deletes = total = 0
         for module in modules:
+            self.progress.phase(f"Planning {module}")
             actions = plan(self.plan_input(snapshots[module]))
             deletes += sum(1 for a in actions if a.kind == "delete")
             total += len(actions)
@@ -269,11 +277,12 @@ class SyncRun:
                                              "actions": [a.to_dict() for a in actions]}
         else:
             done = 0
+            self.progress.phase("Writing")
 
             def tick(n: int) -> None:
                 nonlocal done
                 done += n
-                self.progress(done, total)
+                self.progress.advance(done, total)
 
             for module in modules:
                 snap = snapshots.pop(module)

@@ -18,17 +18,31 @@ class TestLocalBackend(BackendContract):
         return World(backend, other["admin"], other["zsc_key"])
 
 
-def test_seed_is_repeatable(tmp_path: Path) -> None:
+def emails(backend: LocalBackend) -> list[str]:
+    return [r.data.get("Email", "") for r in backend.crm.list_records("Contacts")]
+
+
+def test_messy_seed_is_repeatable(tmp_path: Path) -> None:
     def names(path: Path) -> list[str]:
         backend = LocalBackend(path)
-        seed(backend, SeedCounts(), random_seed=5)
-        return [r.data.get("Email", "") for r in backend.crm.list_records("Contacts")]
+        seed(backend, SeedCounts(), random_seed=5, messy=True)
+        return emails(backend)
 
     first, second = names(tmp_path / "a.db"), names(tmp_path / "b.db")
     assert first == second and len(first) == 15
     lowered = [e.lower() for e in first]
-    assert len(set(lowered)) < len(lowered), "seed includes a duplicate email"
+    assert len(lowered) - len(set(lowered)) == 2, "one contact in seven shares an email"
     assert any(e != e.lower() for e in first), "seed includes mixed-case emails"
+
+
+def test_default_seed_shares_one_email_in_a_hundred(tmp_path: Path) -> None:
+    small = LocalBackend(tmp_path / "small.db")
+    seed(small, SeedCounts(0, 15, 0, 0, 0), random_seed=5)
+    assert len({e.lower() for e in emails(small)}) == 15  # the default sandbox is clean
+    large = LocalBackend(tmp_path / "large.db")
+    seed(large, SeedCounts(0, 1000, 0, 0, 0), random_seed=5)
+    lowered = [e.lower() for e in emails(large)]
+    assert len(lowered) - len(set(lowered)) == 10
 
 
 def test_seed_adds_to_what_is_there(tmp_path: Path) -> None:

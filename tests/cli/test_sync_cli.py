@@ -38,7 +38,17 @@ def test_configure_is_admin_only(linked) -> None:
     assert result.exit_code == 6
 
 
-def test_seeded_run_reports_ambiguous_duplicates_with_exit_3(linked) -> None:
+def test_default_seed_syncs_cleanly(linked) -> None:
+    linked("sync", "configure", "--mode", "bidirectional")
+    result = linked("sync", "run", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["outcome"] == "ok" and result.json()["errors"] == 0
+
+
+def test_messy_seed_run_reports_ambiguous_duplicates_with_exit_3(run) -> None:
+    assert run("sandbox", "seed", "--messy").exit_code == 0
+    assert run("portal", "connect", "acme-support").exit_code == 0
+    linked = run
     linked("sync", "configure", "--mode", "bidirectional")
     dry = linked("sync", "run", "--dry-run")
     assert dry.exit_code == 0

@@ -1,9 +1,11 @@
-"""Realistic, repeatable sandbox data, messy on purpose: duplicate emails, mixed case,
-missing phones. The same random seed on the same sandbox gives the same data."""
+"""Realistic, repeatable sandbox data: mixed-case emails, missing phones, and about one
+contact in a hundred sharing its email with another (``messy``: one in seven, for testing
+ambiguous matches). The same random seed on the same sandbox gives the same data."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from deskctl import clock
 from deskctl.backends.local import LocalBackend
 from deskctl.backends.local.crm import raise_first
 from deskctl.backends.local.metadata import INDUSTRY, LEAD_STATUS, STAGES
+from deskctl.progress import Progress
 
 FIRST = ("Anna", "Ben", "Carla", "David", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
          "Kemal", "Lara", "Mats", "Nora", "Oskar", "Paula", "Quinn", "Rosa", "Stefan", "Tara")
@@ -41,6 +44,9 @@ AGENTS = (("omar@acme.example", "Omar Ortiz", "agent"),
           ("dana.desk@acme.example", "Dana Desk", "agent"))
 
 
+MAX_COUNT = 1_000_000  # per kind; more needs --force (a huge count once filled a disk)
+
+
 @dataclass(frozen=True)
 class SeedCounts:
     accounts: int = 6
@@ -48,6 +54,13 @@ class SeedCounts:
     leads: int = 6
     deals: int = 5
     tickets: int = 12
+
+
+def _duplicate(i: int, messy: bool) -> bool:
+    """Whether the i-th contact takes its predecessor's email: one in seven when messy, one
+    in a hundred otherwise. By position, not at random, so that the choice does not shift
+    the random values of every other field."""
+    return i % 7 == 3 if messy else i % 100 == 99
 
 
 def _base(backend: LocalBackend) -> None:
@@ -71,8 +84,10 @@ def _base(backend: LocalBackend) -> None:
                          (db.new_id("desk"), first.id, email, name, role, now, now))
 
 
-def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[str, int]:
+def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int, messy: bool = False,
+         progress: Progress | None = None) -> dict[str, int]:
     """Add users, portals and records; returns how many records of each kind were added."""
+    progress = progress or Progress()
     _base(backend)
     crm, db = backend.crm, backend.db
     existing = db.conn.execute("SELECT count(*) FROM records").fetchone()[0]
@@ -80,6 +95,10 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
     tag = existing  # keeps generated emails unique across repeated seeds
     added = {"Accounts": 0, "Contacts": 0, "Leads": 0, "Deals": 0, "Partners": 0,
              "desk contacts": 0, "desk accounts": 0, "tickets": 0}
+
+    def count(kind: str) -> None:
+        added[kind] += 1
+        progress.phase("Seeding", added)
 
     def person() -> tuple[str, str]:
         return rng.choice(FIRST), rng.choice(LAST)
@@ -97,7 +116,7 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
                 data["Phone"] = f"+49 30 {rng.randint(1000000, 9999999)}"
             account_ids.append(raise_first(crm.create_records("Accounts", [data])))
             account_names.append(name)
-            added["Accounts"] += 1
+            count("Accounts")
 
         contact_rows: list[tuple[str, dict[str, str]]] = []
         for i in range(counts.contacts):
@@ -105,7 +124,7 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
             email = f"{first}.{last}{tag + i}@{rng.choice(('mail', 'post', 'web'))}.example"
             if i % 5 == 1:
                 email = email.upper()  # mixed case, as people type them
-            if i % 7 == 3 and contact_rows:
+            if _duplicate(i, messy) and contact_rows:
                 email = contact_rows[-1][1]["Email"]  # a duplicate by email
             data = {"First_Name": first, "Last_Name": last, "Email": email.lower()
                     if i % 5 != 1 else email, "Mailing_City": rng.choice(CITY)}
@@ -114,7 +133,7 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
             if account_ids and rng.random() > 0.2:
                 data["Account_Name"] = rng.choice(account_ids)
             contact_rows.append((raise_first(crm.create_records("Contacts", [data])), data))
-            added["Contacts"] += 1
+            count("Contacts")
 
         for i in range(counts.leads):
             first, last = person()
@@ -122,7 +141,7 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
                 "First_Name": first, "Last_Name": last, "Company": rng.choice(COMPANY),
                 "Email": f"{first.lower()}.{last.lower()}{tag + i}@lead.example",
                 "Lead_Status": rng.choice(LEAD_STATUS)}]))
-            added["Leads"] += 1
+            count("Leads")
 
         for i in range(counts.deals):
             closing = clock.now() + timedelta(days=rng.randint(5, 90))
@@ -136,20 +155,20 @@ def seed(backend: LocalBackend, counts: SeedCounts, random_seed: int) -> dict[st
                 if cdata.get("Account_Name"):
                     deal["Account_Name"] = cdata["Account_Name"]
             raise_first(crm.create_records("Deals", [deal]))
-            added["Deals"] += 1
+            count("Deals")
         if counts.accounts:
             raise_first(crm.create_records("Partners", [{
                 "Name": f"{rng.choice(COMPANY)} Partner {tag}",
                 "Partner_Email": f"partner{tag}@partner.example"}]))
-            added["Partners"] += 1
+            count("Partners")
 
-        _seed_desk(backend, rng, counts, contact_rows, account_names, tag, added)
+        _seed_desk(backend, rng, counts, contact_rows, account_names, tag, count)
     return added
 
 
 def _seed_desk(backend: LocalBackend, rng: random.Random, counts: SeedCounts,
                contact_rows: list[tuple[str, dict[str, str]]], account_names: list[str],
-               tag: int, added: dict[str, int]) -> None:
+               tag: int, count: Callable[[str], None]) -> None:
     """Desk data of the first portal: some contacts and accounts that already match the CRM
     (by email in another case, by name), some Desk-only, and tickets with activity."""
     desk = backend.desk(backend.all_portals()[0].id)
@@ -158,19 +177,19 @@ def _seed_desk(backend: LocalBackend, rng: random.Random, counts: SeedCounts,
     for name in account_names[: len(account_names) // 2]:
         desk.create_record("accounts", {"accountName": name.upper() if rng.random() > 0.5
                                         else name})
-        added["desk accounts"] += 1
+        count("desk accounts")
     desk_contacts = []
     for _cid, data in contact_rows[: len(contact_rows) // 3]:
         desk_contacts.append(desk.create_record("contacts", {
             "firstName": data["First_Name"], "lastName": data["Last_Name"],
             "email": data["Email"].swapcase() if rng.random() > 0.5 else data["Email"]}).id)
-        added["desk contacts"] += 1
+        count("desk contacts")
     for i in range(max(2, counts.contacts // 5) if counts.contacts else 0):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         desk_contacts.append(desk.create_record("contacts", {
             "firstName": first, "lastName": last,
             "email": f"{first.lower()}{tag + i}@desk-only.example"}).id)
-        added["desk contacts"] += 1
+        count("desk contacts")
     now = clock.now()
     for i in range(counts.tickets):
         if not desk_contacts:
@@ -183,7 +202,7 @@ def _seed_desk(backend: LocalBackend, rng: random.Random, counts: SeedCounts,
             "priority": rng.choice(("Low", "Medium", "High", "Urgent")),
             "dueDate": clock.iso(due), "assigneeId": rng.choice(agents).id,
             "description": "Customer wrote in about this problem."})
-        added["tickets"] += 1
+        count("tickets")
         if i % 2 == 0:
             desk.add_ticket_event(ticket.id, "reply", rng.choice(agents).email,
                                   {"content": "Thanks, we are looking into it.", "to": []})
