@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from deskctl import output
@@ -20,6 +25,7 @@ def signals_group() -> None:
     Examples:
       deskctl signals list --since 2026-11-01
       deskctl signals watch >> signals.jsonl      # from cron: each signal once
+      deskctl signals watch --follow --interval 60 | my-notifier
       deskctl signals configure --disable new-rating --disable ticket-overdue
     """
 
@@ -55,18 +61,44 @@ def list_(app: App, since: str | None, module: str | None, record_id: str | None
 
 
 @signals_group.command("watch")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing new signals until interrupted (Ctrl-C or SIGTERM: exit 0).")
+@click.option("--interval", type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="With --follow: seconds between checks (default 30; each check reads "
+                   "as much as one 'signals watch').")
 @pass_app
-def watch(app: App) -> None:
+def watch(app: App, follow: bool, interval: float | None) -> None:
     """Print each new signal once, as one JSON object per line (cursor in the state).
 
     At-least-once: a signal counts as delivered after its line is written and flushed, so
     a crash in between prints it again on the next call; none is lost.
     """
-    import json
-    import sys
+    import signal
 
+    from deskctl.errors import UsageError
     from deskctl.services.signals import SignalService
 
-    for signal in SignalService(app.backend, app.state).watch():
-        sys.stdout.write(json.dumps(signal, sort_keys=True) + "\n")
+    if interval is not None and not follow:
+        raise UsageError("--interval needs --follow")
+    service = SignalService(app.backend, app.state)
+    if not follow:
+        _print_lines(service.watch())
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds like Ctrl-C: open transactions roll back
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        _print_lines(service.follow(30.0 if interval is None else interval))
+    except KeyboardInterrupt:
+        pass  # asked to stop: what was printed is delivered, or comes again next time
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_lines(signals: Iterator[dict[str, Any]]) -> None:
+    """One JSON line per signal, flushed before the next is taken (which acknowledges it)."""
+    for item in signals:
+        sys.stdout.write(json.dumps(item, sort_keys=True) + "\n")
         sys.stdout.flush()

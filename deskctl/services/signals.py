@@ -8,6 +8,7 @@ and never loses it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -111,3 +112,10 @@ class SignalService:
                 continue
             yield signal
             self.state.mark_signal_seen(signal["id"])
+
+    def follow(self, interval: float) -> Iterator[dict[str, Any]]:
+        """``watch`` again every ``interval`` seconds, for as long as the consumer takes
+        signals. Each round reads afresh (settings, people and tickets may have changed)."""
+        while True:
+            yield from SignalService(self.backend, self.state).watch()
+            time.sleep(interval)

@@ -125,3 +125,57 @@ def test_watch_killed_while_writing_loses_nothing(world: World, tmp_path: Path) 
 def test_since_must_be_a_time(world: World, bad: str) -> None:
     result = world.run("signals", "list", "--since", bad)
     assert result.exit_code == 1 and "not an ISO 8601 time" in result.stderr
+
+
+class Lines:
+    """Lines of a subprocess's stdout, read with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        self.fd, self.buffer = proc.stdout.fileno(), b""
+
+    def next(self, timeout: float = 20) -> dict | None:
+        import select
+
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_watch_follow_prints_new_signals_until_interrupted(world: World, stop: int) -> None:
+    old = world.ticket("Before")
+    proc = subprocess.Popen([sys.executable, "-m", "deskctl", "signals", "watch", "--follow",
+                             "--interval", "0.2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        lines = Lines(proc)
+        first = lines.next()
+        assert first is not None and first["ticket"]["id"] == old
+        new = world.ticket("After")  # made by another process while it follows
+        world.ok("sandbox", "customer", "comment", old, "--text", "still there?")
+        got = [lines.next(), lines.next()]
+        assert {(s["kind"], s["ticket"]["id"]) for s in got if s} == {
+            ("new-ticket", new), ("new-comment", old)}
+        assert lines.next(timeout=1) is None  # each once, even across many checks
+        proc.send_signal(stop)
+        assert proc.wait(timeout=20) == 0
+        assert proc.stderr is not None and proc.stderr.read() == b""
+    finally:
+        proc.kill()
+        proc.wait()
+    assert watch(world) == []  # all delivered: nothing comes again
+
+
+def test_interval_needs_follow(world: World) -> None:
+    result = world.run("signals", "watch", "--interval", "5")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == "Error: --interval needs --follow"
