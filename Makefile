@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint bench docs clean
+.PHONY: install test demo lint bench docs oas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+
+# Zoho's OpenAPI facts the project checks against; OAS_DIRS defaults to ../shared's copies
+oas: $(STAMP)
+	$(BIN)/python scripts/oas_extract.py $(OAS_DIRS)
 
 docs: $(STAMP)
 	$(BIN)/python -m deskctl.clidoc > docs/cli.md
