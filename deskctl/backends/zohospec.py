@@ -37,7 +37,8 @@ class Operation:
 
 @cache
 def extract() -> dict[str, Any]:
-    return json.loads(EXTRACT.read_text())  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(EXTRACT.read_text())
+    return loaded
 
 
 @cache
