@@ -12,6 +12,7 @@ import click
 from deskctl import __version__
 from deskctl.app import App
 from deskctl.commands import COMMANDS
+from deskctl.commands.completion import backends, profiles, users
 from deskctl.errors import DeskctlError, ExitCode
 
 FORMATS = ["table", "json", "yaml"]
@@ -98,15 +99,16 @@ def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -
                                                                  ["-h", "--help"]})
 @click.option("--config", "config_file", metavar="FILE", envvar="DESKCTL_CONFIG",
               help="Config file (default: ./deskctl.yaml, then the user config dir).")
-@click.option("--profile", metavar="NAME", envvar="DESKCTL_PROFILE",
+@click.option("--profile", metavar="NAME", envvar="DESKCTL_PROFILE", shell_complete=profiles,
               help="Profile of the config file to use.")
-@click.option("--backend", metavar="NAME", help="Backend: local (default) or a plugin.")
+@click.option("--backend", metavar="NAME", shell_complete=backends,
+              help="Backend: local (default, the embedded sandbox), zoho, or a plugin's name.")
 @click.option("-o", "--output", "output_flag", type=click.Choice(FORMATS),
               help="Output format (default: table).")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors; no messages.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-@click.option("--as", "acting_user", metavar="EMAIL",
+@click.option("--as", "acting_user", metavar="EMAIL", shell_complete=users,
               help="Acting CRM user on the local backend (default: the sandbox owner).")
 @click.version_option(__version__, "--version", prog_name="deskctl")
 @click.pass_context

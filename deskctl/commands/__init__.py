@@ -35,4 +35,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "Manage credentials in the OS keyring (environment variables as a fallback)."),
     "audit": ("deskctl.commands.audit", "audit",
               "List the changes deskctl made: who, what, when (newest first)."),
+    "completion": ("deskctl.commands.completion", "completion",
+                   "Print the shell completion script for bash, zsh or fish."),
 }

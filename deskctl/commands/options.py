@@ -19,7 +19,9 @@ def yes_option(help_text: str = "Make the change; without it, only show what wou
 
 
 def portal_option(func: F) -> F:
-    return click.option("--portal", metavar="NAME_OR_ID",
+    from deskctl.commands.completion import portals
+
+    return click.option("--portal", metavar="NAME_OR_ID", shell_complete=portals,
                         help="Sandbox portal (default: the linked one, else the first).")(func)
 
 

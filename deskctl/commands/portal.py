@@ -6,6 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import portals
 from deskctl.commands.options import changed_message, read_zsc_key, yes_option
 from deskctl.services.integration import IntegrationService
 
@@ -38,7 +39,7 @@ def list_(app: App) -> None:
 
 
 @portal_group.command("connect")
-@click.argument("portal")
+@click.argument("portal", shell_complete=portals)
 @pass_app
 def connect(app: App, portal: str) -> None:
     """Link one of your portals (PORTAL = name or id)."""
@@ -75,7 +76,7 @@ def connect_other(app: App, admin_email: str, from_stdin: bool) -> None:
 
 
 @portal_group.command("switch")
-@click.argument("portal")
+@click.argument("portal", shell_complete=portals)
 @yes_option("Switch now; without it, only show what would be unlinked.")
 @pass_app
 def switch(app: App, portal: str, yes: bool) -> None:

@@ -6,6 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import modules
 from deskctl.commands.options import changed_message
 from deskctl.services.settings import SettingsService
 
@@ -33,7 +34,7 @@ def list_(app: App) -> None:
 
 
 @related_list_group.command("enable")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @pass_app
 def enable(app: App, module: str) -> None:
     """Show tickets in a module's related list."""
@@ -43,7 +44,7 @@ def enable(app: App, module: str) -> None:
 
 
 @related_list_group.command("disable")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @pass_app
 def disable(app: App, module: str) -> None:
     """Stop showing tickets in a module's related list."""

@@ -7,6 +7,7 @@ import click
 from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.backends.base import DESK_KINDS
+from deskctl.commands.completion import modules, users
 from deskctl.commands.options import (
     limit_option,
     parse_assignments,
@@ -128,7 +129,7 @@ def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
 
 
 @sandbox_group.command("accept")
-@click.argument("email")
+@click.argument("email", shell_complete=users)
 @portal_option
 @pass_app
 def accept(app: App, email: str, portal: str | None) -> None:
@@ -142,7 +143,7 @@ def crm() -> None:
 
 
 @crm.command("list")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @limit_option
 @pass_app
 def crm_list(app: App, module: str, limit: int | None) -> None:
@@ -151,7 +152,7 @@ def crm_list(app: App, module: str, limit: int | None) -> None:
 
 
 @crm.command("create")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @click.argument("fields", nargs=-1, metavar="FIELD=VALUE...")
 @pass_app
 def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
@@ -161,7 +162,7 @@ def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
 
 
 @crm.command("update")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @click.argument("record_id", metavar="ID")
 @click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
 @pass_app
@@ -172,7 +173,7 @@ def crm_update(app: App, module: str, record_id: str, fields: tuple[str, ...]) -
 
 
 @crm.command("delete")
-@click.argument("module")
+@click.argument("module", shell_complete=modules)
 @click.argument("record_id", metavar="ID")
 @pass_app
 def crm_delete(app: App, module: str, record_id: str) -> None:

@@ -11,6 +11,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import modules
 from deskctl.models.integration import SIGNAL_KINDS
 from deskctl.services.settings import SettingsService
 
@@ -44,7 +45,8 @@ def configure(app: App, enable: tuple[str, ...], disable: tuple[str, ...]) -> No
 
 @signals_group.command("list")
 @click.option("--since", metavar="TIME", help="Only signals at or after this ISO 8601 time.")
-@click.option("--module", metavar="MODULE", help="Only signals of one CRM record ...")
+@click.option("--module", metavar="MODULE", shell_complete=modules,
+              help="Only signals of one CRM record ...")
 @click.option("--record", "record_id", metavar="ID", help="... with this id.")
 @pass_app
 def list_(app: App, since: str | None, module: str | None, record_id: str | None) -> None:

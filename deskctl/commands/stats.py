@@ -6,11 +6,13 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import modules
 from deskctl.services.stats import StatsService
 
 
 @click.command("stats")
-@click.option("--module", metavar="MODULE", help="Statistics of one CRM record ...")
+@click.option("--module", metavar="MODULE", shell_complete=modules,
+              help="Statistics of one CRM record ...")
 @click.option("--record", "record_id", metavar="ID", help="... with this id.")
 @pass_app
 def stats(app: App, module: str | None, record_id: str | None) -> None:

@@ -6,6 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import modules
 from deskctl.commands.options import limit_option, parse_assignments, read_text, yes_option
 from deskctl.services.ticket_queue import SORTS, VIEWS
 from deskctl.services.tickets import TicketService
@@ -45,7 +46,8 @@ def ticket_group() -> None:
 
 
 @ticket_group.command("list")
-@click.option("--module", metavar="MODULE", help="Only tickets of one CRM record ...")
+@click.option("--module", metavar="MODULE", shell_complete=modules,
+              help="Only tickets of one CRM record ...")
 @click.option("--record", "record_id", metavar="ID", help="... with this id.")
 @click.option("--view", type=click.Choice(VIEWS), default="all", show_default=True)
 @click.option("--sort", type=click.Choice(SORTS), default="created", show_default=True)
@@ -78,8 +80,10 @@ def show(app: App, ticket_id: str) -> None:
 
 
 @ticket_group.command("create")
-@click.option("--module", required=True, metavar="MODULE")
-@click.option("--record", "record_id", required=True, metavar="ID")
+@click.option("--module", required=True, metavar="MODULE", shell_complete=modules,
+              help="The CRM module of the record the ticket is about (e.g. Contacts).")
+@click.option("--record", "record_id", required=True, metavar="ID",
+              help="The id of that CRM record; its Desk contact becomes the ticket's.")
 @click.option("--subject", required=True)
 @click.option("--description", help="- reads it from stdin.")
 @click.option("--contact", metavar="EMAIL_OR_ID", help="An existing Desk contact (or name).")

@@ -6,6 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.completion import users
 from deskctl.errors import DeskctlError
 from deskctl.models.people import ROLES
 from deskctl.services.users import INVITE_FAILURES, UsersService
@@ -33,7 +34,7 @@ def list_(app: App) -> None:
 
 
 @users_group.command("invite")
-@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...", shell_complete=users)
 @click.option("--role", type=ROLE, required=True, help="Desk role of the invited users.")
 @pass_app
 def invite(app: App, emails: tuple[str, ...], role: str) -> None:
@@ -47,7 +48,7 @@ def invite(app: App, emails: tuple[str, ...], role: str) -> None:
 
 
 @users_group.command("set-role")
-@click.argument("email")
+@click.argument("email", shell_complete=users)
 @click.option("--role", type=ROLE, required=True)
 @pass_app
 def set_role(app: App, email: str, role: str) -> None:
