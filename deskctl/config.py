@@ -27,7 +27,7 @@ class Key:
     """One config key: dotted name, type, default and the line config.example.yaml shows."""
 
     name: str
-    type: str  # str | int | float | bool | path | choice | mapping
+    type: str  # str | int | float | bool | path | choice | list | mapping
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -46,13 +46,19 @@ KEYS: tuple[Key, ...] = (
     Key("local.path", "path", None,
         "local backend's sandbox file (default: <data dir>/<profile>/sandbox.db)"),
     Key("zoho.data_center", "choice", "com", "Zoho data center of the org",
-        ("com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn")),
+        ("com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn", "uk")),
     Key("zoho.crm_url", "str", None, "override the CRM API host (http only for loopback)"),
     Key("zoho.desk_url", "str", None, "override the Desk API host (http only for loopback)"),
     Key("zoho.accounts_url", "str", None, "override the OAuth accounts server"),
     Key("zoho.edition", "choice", None, "Desk edition, for its concurrent-call limit",
         ("free", "express", "standard", "professional", "enterprise")),
-    Key("zoho.concurrency", "int", None, "concurrent Desk calls (default: by edition)"),
+    Key("zoho.concurrency", "int", None,
+        "concurrent Desk calls (default and ceiling: the edition's limit less the headroom)"),
+    Key("zoho.concurrency_headroom", "int", 2,
+        "Desk concurrent calls left free for Zoho's own CRM-Desk sync and extensions"),
+    Key("zoho.crm_triggers", "list", (),
+        "CRM automation a sync's CRM writes may fire (default none)",
+        ("workflow", "approval", "blueprint", "pathfinder", "orchestration")),
     Key("zoho.timeout", "float", 30.0, "seconds per HTTP request"),
     Key("zoho.deal_link_field", "str", "cf_deal_ids",
         "Desk ticket custom field that holds linked deal ids"),
@@ -146,6 +152,16 @@ def _coerce(key: Key, value: Any, from_env: bool) -> Any:
         if number < 0:
             raise ValueError(f"must not be negative, got {value!r}")
         return number
+    if key.type == "list":  # of choices; the environment gives it comma-separated
+        items = [v.strip() for v in value.split(",") if v.strip()] \
+            if from_env and isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+            raise ValueError(f"expected a list of names, got {value!r}")
+        wrong = [v for v in items if key.choices and v not in key.choices]
+        if wrong:
+            raise ValueError(f"expected names from {', '.join(key.choices)}, got "
+                             f"{', '.join(map(repr, wrong))}")
+        return tuple(items)
     if key.type == "mapping":
         if from_env and isinstance(value, str):
             import yaml

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     LOCKED = 4
     AUTH = 5
     PERMISSION = 6
+    API_LIMIT = 7
 
 
 class DeskctlError(Exception):
@@ -106,3 +107,16 @@ class PermissionDenied(DeskctlError):
 class LockHeld(DeskctlError):
     exit_code = ExitCode.LOCKED
     kind = "locked"
+
+
+class ApiLimitReached(DeskctlError):
+    """Zoho's daily API credits are spent (or the run's --max-calls budget is): the run
+    stops at once and keeps its progress; the next run resumes. ``resets`` says when Zoho
+    gives credits back, when it says so."""
+
+    exit_code = ExitCode.API_LIMIT
+    kind = "api-limit"
+
+    def __init__(self, message: str, resets: str | None = None) -> None:
+        super().__init__(message + (f"; the limit resets {resets}" if resets else ""))
+        self.resets = resets

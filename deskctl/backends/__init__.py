@@ -31,7 +31,14 @@ def _zoho(config: Config) -> Backend:
     tokens = TokenProvider(settings.accounts_url, CredentialStore(config.profile),
                            paths.profile_dir(config.profile) / "zoho-token.json",
                            settings.timeout)
-    return ZohoBackend(settings, tokens)
+    backend = ZohoBackend(settings, tokens)
+    if config.user:
+        try:
+            backend.check_acting_user(config.user)
+        except BaseException:
+            backend.close()
+            raise
+    return backend
 
 
 BUILTINS: dict[str, Factory] = {"local": _local, "zoho": _zoho}

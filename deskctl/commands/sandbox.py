@@ -114,9 +114,10 @@ def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
     except ValueError:
         raise UsageError(f"--rate-limit expects N/s, got {rate_limit!r}") from None
     service = _service(app)
-    server = make_server(Emulator(service.backend), host, port,
-                         Faults(latency_ms, error_rate, rate, drop_rate))
+    emulator = Emulator(service.backend)
+    server = make_server(emulator, host, port, Faults(latency_ms, error_rate, rate, drop_rate))
     address = f"http://{host}:{server.server_address[1]}"
+    emulator.api_domain = address  # the token answer points the CRM back here
     output.message(f"Serving the sandbox as Zoho at {address} (Ctrl-C stops).\n"
                    f"  export DESKCTL_BACKEND=zoho DESKCTL_ZOHO_CRM_URL={address} "
                    f"DESKCTL_ZOHO_DESK_URL={address} DESKCTL_ZOHO_ACCOUNTS_URL={address}")

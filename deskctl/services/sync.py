@@ -95,6 +95,7 @@ class SyncService:
 
     def run(self, options: RunOptions, lock_timeout: float,
             progress: Progress | None = None) -> dict[str, Any]:
+        from deskctl.errors import ApiLimitReached
         from deskctl.state import RunLock
         from deskctl.state.sync import SyncStore
         from deskctl.sync.plan import Policy
@@ -123,6 +124,9 @@ class SyncService:
                 report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
             except AbortedRun as exc:
                 sync.finish_run(run_id, "aborted", {"reason": exc.message})
+                raise
+            except ApiLimitReached as exc:  # progress so far is recorded; the next run resumes
+                sync.finish_run(run_id, "api-limit", {"reason": exc.message})
                 raise
             outcome = "incomplete" if report["errors"] or report["conflicts"] else "ok"
             report["outcome"] = outcome

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import DeskctlError
+from deskctl.errors import ApiLimitReached, DeskctlError
 from deskctl.models.records import WriteResult
 from deskctl.state.sync import PairRow, SyncStore
 from deskctl.sync.mapping import ModuleMapping, fingerprint, to_side
@@ -22,6 +22,9 @@ from deskctl.sync.plan import CRM, DESK, Action, other, summary_key
 
 if TYPE_CHECKING:
     from deskctl.backends.base import CrmApi, DeskApi
+
+
+LIMITED = "the API limit was reached before this write"
 
 
 class Unresolved(DeskctlError):
@@ -135,15 +138,21 @@ class Executor:
             if kind == "create":
                 self.sync.add_intents(self.module, other(side),
                                       [str(a.source_id()) for a in batch])
-            results = self._call(side, kind, batch)
+            limit: list[ApiLimitReached] = []
+            results = self._call(side, kind, batch, limit)
             with self.sync.store.transaction():
                 for action, (ok, new_id, error) in zip(batch, results, strict=True):
-                    self._record_write(side, kind, action, ok, new_id, error)
+                    if error is not LIMITED:
+                        self._record_write(side, kind, action, ok, new_id, error)
             self.progress(len(batch))
+            if limit:  # the API limit: what was written is recorded; the rest waits a run
+                raise limit[0]
 
-    def _call(self, side: str, kind: str,
-              batch: list[Action]) -> list[tuple[bool, str | None, str | None]]:
-        """One result per action: (ok, id of the written record, error)."""
+    def _call(self, side: str, kind: str, batch: list[Action], limit: list[ApiLimitReached],
+              ) -> list[tuple[bool, str | None, str | None]]:
+        """One result per action: (ok, id of the written record, error). An action that met
+        the API limit (collected in ``limit``) gets the error LIMITED and is not recorded:
+        not written, no error either, it is simply done by the next run."""
         payloads: list[dict[str, Any] | None] = []
         early: dict[int, str] = {}
         for i, action in enumerate(batch):
@@ -166,6 +175,9 @@ class Executor:
                 else:
                     answers = self.crm.delete_records(module,
                                                       [str(batch[i].crm_id) for i in todo])
+            except ApiLimitReached as exc:
+                limit.append(exc)
+                answers = [WriteResult(False, error=LIMITED)] * len(todo)
             except DeskctlError as exc:  # the whole call failed: every record waits a run
                 answers = [WriteResult(False, error=exc.message)] * len(todo)
             for i, answer in zip(todo, answers, strict=True):
@@ -173,6 +185,8 @@ class Executor:
         else:
             def one(i: int) -> tuple[bool, str | None, str | None]:
                 action, kind_ = batch[i], self.mapping.kind
+                if limit:  # no more calls once Zoho said the day's credits are spent
+                    return False, None, LIMITED
                 try:
                     if kind == "create":
                         record = self.desk.create_record(kind_, payloads[i] or {})
@@ -182,6 +196,9 @@ class Executor:
                     else:
                         self.desk.delete_record(kind_, str(action.desk_id))
                         return True, action.desk_id, None
+                except ApiLimitReached as exc:
+                    limit.append(exc)
+                    return False, None, LIMITED
                 except DeskctlError as exc:
                     return False, None, exc.message
                 self.modified[(DESK, record.id)] = record.modified_time

@@ -34,6 +34,7 @@ class FakeZoho:
     requests: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     #: (method, path regex) -> list of canned replies served before the emulator answers
+    #: (None in the list: let the emulator answer that one)
     faults: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
     def fail_next(self, method: str, path: str, *replies: Any) -> None:
@@ -53,6 +54,8 @@ class FakeZoho:
         for (method, pattern), queue in self.faults.items():
             if queue and method == request.method and re.search(pattern, path):
                 fault = queue.pop(0)
+                if fault is None:
+                    break
                 if isinstance(fault, Exception):
                     raise fault
                 status, headers, payload = fault

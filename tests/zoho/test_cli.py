@@ -85,3 +85,20 @@ def test_stats_say_ratings_are_unavailable_on_zoho(run, fake: FakeZoho,
     stats = run("--backend", "zoho", "stats", "-o", "json")
     assert stats.exit_code == 0, stats.stderr
     assert stats.json()["ratings"] is None
+
+
+def test_as_names_the_credentials_owner_or_fails(run, fake: FakeZoho, zoho_credentials) -> None:
+    owner = fake.sandbox.crm.current_user().email
+    other = run("--backend", "zoho", "--as", "someone@else.example", "portal", "list")
+    assert other.exit_code == 2
+    assert f"acts as the owner of the credentials ({owner})" in other.stderr
+    same = run("--backend", "zoho", "--as", owner.upper(), "portal", "list")
+    assert same.exit_code == 0, same.stderr
+
+
+def test_crm_triggers_are_validated(run, fake: FakeZoho, zoho_credentials) -> None:
+    bad = run("--backend", "zoho", "portal", "list",
+              env={"DESKCTL_ZOHO_CRM_TRIGGERS": "workflow,macro"})
+    assert bad.exit_code == 1
+    assert "DESKCTL_ZOHO_CRM_TRIGGERS: expected names from workflow" in bad.stderr
+    assert "'macro'" in bad.stderr and fake.requests == []  # nothing sent

@@ -33,10 +33,82 @@ def test_a_token_near_expiry_is_refreshed(fake: FakeZoho, zoho_credentials,
                                           tmp_path: Path) -> None:
     provider = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
     fake.fail_next("POST", "/oauth/v2/token", (200, JSON, json.dumps(
-        {"access_token": "short-lived", "expires_in": 60}).encode()))
-    assert provider.token() == "short-lived"
-    assert provider.token() != "short-lived"  # within five minutes of expiry: refreshed
+        {"access_token": "hour", "expires_in": 3600}).encode()))
+    assert provider.token() == "hour"
+    cache = tmp_path / "token.json"
+    entries = json.loads(cache.read_text())
+    for entry in entries.values():
+        entry["expires_at"] = time.time() + 299
+    cache.write_text(json.dumps(entries))
+    later = TokenProvider(ACCOUNTS, zoho_credentials, cache)  # the next cron run
+    assert later.token() != "hour"  # within five minutes of a one-hour token's expiry
     assert fake.count("POST", "/oauth/v2/token") == 2
+
+
+def test_short_lived_tokens_are_used_for_nine_tenths_of_their_life(
+        fake: FakeZoho, zoho_credentials, tmp_path: Path) -> None:
+    provider = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    fake.fail_next("POST", "/oauth/v2/token", *[(200, JSON, json.dumps(
+        {"access_token": f"short-{i}", "expires_in": 2}).encode()) for i in range(2)])
+    assert provider.token() == "short-0"
+    for _ in range(5):
+        assert provider.token() == "short-0"  # not refreshed on every call
+    assert TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json").token() \
+        == "short-0"  # and shared through the cache
+    time.sleep(1.85)  # past 2 s less a tenth of its life
+    assert provider.token() == "short-1"
+    assert fake.count("POST", "/oauth/v2/token") == 2
+
+
+def test_the_crm_host_follows_the_api_domain_of_the_token_answer(
+        fake: FakeZoho, zoho_credentials, tmp_path: Path) -> None:
+    from tests.zoho.conftest import settings
+
+    fake.emulator.api_domain = "https://www.zohoapis.eu"
+    zoho = ZohoBackend(settings(follow_api_domain=True),
+                       TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json"))
+    assert zoho.crm.users()
+    assert fake.count("GET", r"^https://www\.zohoapis\.eu/crm/v8/users") == 1
+    assert fake.count("GET", r"^https://www\.zohoapis\.com/") == 0
+    again = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    again.token()
+    assert again.api_domain == "https://www.zohoapis.eu"  # kept in the shared cache
+    fake.emulator.api_domain = "http://evil.example"  # never followed to plain http
+    fixed = ZohoBackend(settings(), TokenProvider(ACCOUNTS, zoho_credentials,
+                                                  tmp_path / "other.json"))
+    fixed.crm.users()  # zoho.crm_url set: the configured host, whatever the answer says
+    assert fake.count("GET", r"^https://www\.zohoapis\.com/crm/v8/users") == 1
+
+
+def test_a_scope_error_is_not_refreshed_and_names_the_scope(zoho: ZohoBackend,
+                                                            fake: FakeZoho) -> None:
+    zoho.crm.users()
+    fake.fail_next("GET", "/crm/v8/settings/modules", (401, JSON, json.dumps(
+        {"code": "OAUTH_SCOPE_MISMATCH", "message": "Unauthorized", "status": "error",
+         "details": {}}).encode()))
+    with pytest.raises(AuthError, match="ZohoCRM.settings.modules.READ") as err:
+        zoho.crm.modules()
+    assert err.value.exit_code == 5 and "deskctl auth scopes" in err.value.message
+    assert fake.count("POST", "/oauth/v2/token") == 1  # no refresh wasted on it
+    desk = zoho.desk(zoho.portals()[0].id)
+    fake.fail_next("GET", "/api/v1/tickets/search", (403, JSON, json.dumps(
+        {"errorCode": "SCOPE_MISMATCH", "message": "scope mismatch"}).encode()))
+    with pytest.raises(AuthError, match="Desk.search.READ"):
+        desk.find_records("tickets", "subject", ["x"])
+    assert fake.count("POST", "/oauth/v2/token") == 1
+
+
+def test_token_requests_go_through_the_chokepoint(fake: FakeZoho, zoho_credentials,
+                                                  tmp_path: Path, caplog) -> None:
+    provider = TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "token.json")
+    fake.fail_next("POST", "/oauth/v2/token", (503, JSON, b"{}"),
+                   requests.ConnectionError("reset by peer"))
+    with caplog.at_level(logging.INFO, logger="deskctl.http"):
+        assert provider.token()  # a 503 and a dropped connection are retried
+    assert fake.count("POST", "/oauth/v2/token") == 3
+    assert "POST https://accounts.zoho.com/oauth/v2/token -> 200" in caplog.text
+    for secret in ("client-secret-value", "refresh-token-value", "1000.CLIENTID"):
+        assert secret not in caplog.text
 
 
 def test_token_endpoint_errors_with_http_200_are_auth_errors(fake: FakeZoho, zoho_credentials,
@@ -163,7 +235,10 @@ def test_data_centers_include_canadas_zohocloud() -> None:
 
     assert DATA_CENTERS["ca"][2] == "https://accounts.zohocloud.ca"
     assert DATA_CENTERS["ca"][1] == "https://desk.zohocloud.ca"
-    assert set(DATA_CENTERS) == {"com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn"}
+    assert set(DATA_CENTERS) == {"com", "eu", "in", "com.au", "jp", "ca", "sa", "com.cn",
+                                 "uk"}
+    assert DATA_CENTERS["uk"] == ("https://www.zohoapis.uk", "https://desk.zoho.uk",
+                                  "https://accounts.zoho.uk")
 
 
 def test_unsupported_operations_say_the_manual_step(zoho: ZohoBackend) -> None:
@@ -171,3 +246,44 @@ def test_unsupported_operations_say_the_manual_step(zoho: ZohoBackend) -> None:
 
     with pytest.raises(Unsupported, match="Setup > Marketplace"):
         zoho.create_portal("x")
+
+
+def _bodies(fake: FakeZoho, method: str, pattern: str) -> list[dict]:
+    import re
+
+    return [json.loads(c.request.body) for c in fake.mock.calls
+            if c.request.method == method and re.search(pattern, c.request.url)]
+
+
+def test_crm_writes_fire_no_automation_unless_configured(fake: FakeZoho, zoho_credentials,
+                                                          tmp_path: Path) -> None:
+    from tests.zoho.conftest import settings
+
+    quiet = ZohoBackend(settings(), TokenProvider(ACCOUNTS, zoho_credentials,
+                                                  tmp_path / "t.json"))
+    created = quiet.crm.create_records("Accounts", [{"Account_Name": "Quiet"}])
+    quiet.crm.update_records("Accounts", [(str(created[0].id), {"Phone": "1"})])
+    assert [b["trigger"] for b in _bodies(fake, "POST", "/crm/v8/Accounts$")
+            + _bodies(fake, "PUT", "/crm/v8/Accounts$")] == [[], []]
+    loud = ZohoBackend(settings(crm_triggers=("workflow", "approval")),
+                       TokenProvider(ACCOUNTS, zoho_credentials, tmp_path / "t.json"))
+    loud.crm.create_records("Accounts", [{"Account_Name": "Loud"}])
+    assert _bodies(fake, "POST", "/crm/v8/Accounts$")[-1]["trigger"] == ["workflow",
+                                                                          "approval"]
+
+
+def test_concurrency_leaves_headroom_below_the_editions_limit(tmp_path: Path) -> None:
+    from deskctl.config import load_config
+
+    def concurrency(text: str) -> int:
+        from deskctl.backends.zoho.settings import ZohoSettings
+
+        (tmp_path / "c.yaml").write_text("backend: zoho\nzoho:\n" + text)
+        return ZohoSettings.from_config(load_config(str(tmp_path / "c.yaml"))).concurrency
+
+    assert concurrency("  edition: professional\n") == 13
+    assert concurrency("  edition: free\n") == 3
+    assert concurrency("  edition: enterprise\n  concurrency_headroom: 5\n") == 20
+    assert concurrency("  edition: standard\n  concurrency: 50\n") == 8  # capped
+    assert concurrency("  edition: standard\n  concurrency: 4\n") == 4
+    assert concurrency("  edition: free\n  concurrency_headroom: 9\n") == 1

@@ -52,6 +52,8 @@ class Emulator:
         self.deal_field = deal_field
         self.lock = threading.Lock()
         self.calls: dict[str, int] = {"crm": 0, "desk": 0, "token": 0}
+        #: the token answer's api_domain (`sandbox serve` sets its own address)
+        self.api_domain = "https://www.zohoapis.com"
 
     def handle(self, method: str, url: str, headers: dict[str, str],
                body: bytes | None) -> Reply:
@@ -102,7 +104,7 @@ class Emulator:
         token = "1000." + secrets.token_hex(16)
         self.tokens.add(token)
         return Reply(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer",
-                           "api_domain": "https://www.zohoapis.com"})
+                           "api_domain": self.api_domain})
 
     # CRM v8
 

@@ -10,7 +10,7 @@ from deskctl.backends.zoho.crm import ZohoCrm
 from deskctl.backends.zoho.desk import ZohoDesk
 from deskctl.backends.zoho.http import ZohoHttp
 from deskctl.backends.zoho.settings import ZohoSettings
-from deskctl.errors import Unsupported
+from deskctl.errors import Unsupported, UsageError
 from deskctl.models.people import Portal
 
 if TYPE_CHECKING:
@@ -24,12 +24,23 @@ class ZohoBackend(Backend):
     def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
         self.settings = settings
         self.tokens = tokens
-        self._crm = ZohoCrm(ZohoHttp(settings.crm_url + "/crm/v8", tokens, settings))
+        self._crm = ZohoCrm(ZohoHttp(settings.crm_url + "/crm/v8", tokens, settings,
+                                     api_path="/crm/v8" if settings.follow_api_domain
+                                     else None), settings.crm_triggers)
         self.desk_http = ZohoHttp(settings.desk_url + "/api/v1", tokens, settings)
 
     @property
     def crm(self) -> ZohoCrm:
         return self._crm
+
+    def check_acting_user(self, email: str) -> None:
+        """Zoho's APIs act as the owner of the credentials; acting as anyone else cannot be
+        done, so asking for it is an error, never silently ignored."""
+        owner = self.crm.current_user().email
+        if email.strip().lower() != owner.lower():
+            raise UsageError(f"--as {email}: on the zoho backend every call acts as the "
+                             f"owner of the credentials ({owner}); store another user's "
+                             "refresh token (in another profile) to act as them")
 
     def portals(self) -> list[Portal]:
         body = self.desk_http.request("GET", "/organizations") or {}

@@ -53,8 +53,9 @@ def _escape(value: str) -> str:
 
 
 class ZohoCrm(CrmApi):
-    def __init__(self, http: ZohoHttp) -> None:
+    def __init__(self, http: ZohoHttp, triggers: tuple[str, ...] = ()) -> None:
         self.http = http
+        self.triggers = list(triggers)
         self._fields: dict[str, ModuleMeta] = {}
 
     # users
@@ -198,7 +199,10 @@ class ZohoCrm(CrmApi):
             page += 1
         return sorted(stones, key=lambda s: s.deleted_time)
 
-    # writing: batches of up to 100, one result per record
+    # writing: batches of up to 100, one result per record. `trigger` names the automation
+    # (workflow, approval, blueprint, ...) a write may fire: omitted, Zoho runs all of it on
+    # every synced record; [] runs none (crm-oas v8 record.json Body_Wrapper.trigger,
+    # zoho.com/crm/developer/docs/api/v8/insert-records.html). zoho.crm_triggers sets it.
 
     def _payload(self, module: str, data: dict[str, Any]) -> dict[str, Any]:
         meta = self.module(module)
@@ -233,15 +237,16 @@ class ZohoCrm(CrmApi):
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:
         api_name = self.module(module).api_name
         return self._batched(records, lambda batch: self._results(self.http.request(
-            "POST", f"/{api_name}", json={"data": [self._payload(api_name, r) for r in batch]}),
-            len(batch)))
+            "POST", f"/{api_name}", json={"data": [self._payload(api_name, r) for r in batch],
+                                          "trigger": self.triggers}), len(batch)))
 
     def update_records(self, module: str,
                        updates: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
         api_name = self.module(module).api_name
         return self._batched(updates, lambda batch: self._results(self.http.request(
             "PUT", f"/{api_name}", json={"data": [{"id": i, **self._payload(api_name, d)}
-                                                  for i, d in batch]}), len(batch)))
+                                                  for i, d in batch],
+                                         "trigger": self.triggers}), len(batch)))
 
     def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
         api_name = self.module(module).api_name

@@ -1,18 +1,25 @@
-"""The one HTTP chokepoint per service: session, auth header, Desk's orgId header,
-timeouts, bounded retries with backoff (honouring Retry-After), one token refresh on 401,
-Zoho's errors translated into deskctl's, and -v request logs with secrets redacted."""
+"""The one HTTP chokepoint per service (and for the OAuth token endpoint): session, auth
+header, Desk's orgId header, timeouts, bounded retries with backoff (honouring Retry-After),
+one token refresh on 401 (never on a scope error), Zoho's daily API limit as
+ApiLimitReached, Zoho's errors translated into deskctl's, and -v request logs with secrets
+redacted."""
 
 from __future__ import annotations
 
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from deskctl import clock
+from deskctl.backends.zoho.scopes import needed_for
 from deskctl.errors import (
+    ApiLimitReached,
     AuthError,
     BackendError,
     DeskctlError,
@@ -23,12 +30,45 @@ from deskctl.errors import (
 
 if TYPE_CHECKING:
     from deskctl.backends.zoho.auth import TokenProvider
-    from deskctl.backends.zoho.settings import ZohoSettings
 
 log = logging.getLogger("deskctl.http")
 SECRET_PARAMS = re.compile(r"(refresh_token|client_secret|access_token|code)=[^&\s]+")
 AUTH_CODES = {"INVALID_TOKEN", "INVALID_OAUTH", "UNAUTHORIZED", "AUTHENTICATION_FAILURE",
-              "OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH", "OAUTH_ORG_MISMATCH"}
+              "OAUTH_ORG_MISMATCH"}
+# A token without the scope: a refresh gives the same scopes, so none is attempted (it would
+# only spend one of Zoho's ten refreshes per ten minutes). CRM: 401 OAUTH_SCOPE_MISMATCH
+# (crm-oas v8 record.json 401 examples); Desk: SCOPE_MISMATCH (desk.zoho.com/DeskAPIDocument
+# "Errors").
+SCOPE_CODES = {"OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"}
+# The day's API credits are spent. Desk: errorCode THRESHOLD_EXCEEDED (DeskAPIDocument
+# "API credits"; credits reset at midnight in the data center's time zone). CRM: credits are
+# a rolling 24-hour window (zoho.com/crm/developer/docs/api/v8/api-limits.html); the
+# exhausted-credit answer is a 429 whose code or message speaks of the limit or credits
+# (v8 code LIMIT_REACHED / API_LIMIT_EXCEEDED, the legacy API's 4421 "Number of API calls
+# exceeded", zoho.com/developer/help/api/error-messages.html), unlike the concurrency 429
+# TOO_MANY_REQUESTS (Kaizen #203), which is retried.
+DAILY_LIMIT_CODES = {"THRESHOLD_EXCEEDED", "LIMIT_REACHED", "API_LIMIT_EXCEEDED", "4421"}
+DAILY_LIMIT_TEXT = re.compile(r"credit|per day|daily|24.hour", re.I)
+
+
+class Limits(Protocol):
+    """What the chokepoint needs from the settings."""
+
+    @property
+    def timeout(self) -> float: ...
+
+    @property
+    def retries(self) -> int: ...
+
+    @property
+    def backoff(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.3
 
 
 class Transient(BackendError):
@@ -43,16 +83,57 @@ def redact(text: str) -> str:
     return SECRET_PARAMS.sub(r"\1=***", text)
 
 
-def _error(response: requests.Response) -> DeskctlError:
-    """Zoho's error body (CRM: code/message/details; Desk: errorCode/message/errors)."""
+def _body(response: requests.Response) -> dict[str, Any]:
+    """The error object of an answer (CRM: code/message/details, sometimes inside data[];
+    Desk: errorCode/message/errors)."""
     try:
         body = response.json()
     except ValueError:
-        body = {}
-    if isinstance(body.get("data"), list) and body["data"]:
-        body = body["data"][0]
-    code = body.get("code") or body.get("errorCode") or f"HTTP_{response.status_code}"
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    if isinstance(body.get("data"), list) and body["data"] and isinstance(body["data"][0], dict):
+        return dict(body["data"][0])
+    return body
+
+
+def _code(body: dict[str, Any]) -> str:
+    return str(body.get("code") or body.get("errorCode") or body.get("error") or "")
+
+
+def daily_limit(response: requests.Response) -> ApiLimitReached | None:
+    """Zoho's answer that the day's API credits are spent, or None."""
+    if response.status_code < 400:
+        return None
+    body = _body(response)
+    code, message = _code(body), str(body.get("message") or "")
+    if code not in DAILY_LIMIT_CODES and not (
+            response.status_code == 429 and code not in ("TOO_MANY_REQUESTS",
+                                                         "RATE_LIMIT_EXCEEDED")
+            and DAILY_LIMIT_TEXT.search(message)):
+        return None
+    service = "Desk" if "/api/v1" in response.url else "CRM"
+    retry_after = response.headers.get("Retry-After")
+    resets = clock.iso(clock.now() + timedelta(seconds=int(retry_after))) \
+        if retry_after and retry_after.isdigit() else None
+    return ApiLimitReached(f"Zoho {service} API limit reached ({code or response.status_code}: "
+                           f"{message or 'daily API credits are spent'}); progress is kept "
+                           "and the next run resumes", resets)
+
+
+def _error(response: requests.Response, method: str = "GET") -> DeskctlError:
+    """Zoho's error as a deskctl error."""
+    body = _body(response)
+    code = _code(body) or f"HTTP_{response.status_code}"
     message = body.get("message") or response.reason or "error"
+    if code in SCOPE_CODES:
+        from urllib.parse import urlparse
+
+        scope = needed_for(method, urlparse(response.url).path)
+        return AuthError(f"Zoho {code}: the access token lacks the OAuth scope "
+                         f"{scope or 'this request needs'}; create a refresh token with the "
+                         "scopes 'deskctl auth scopes' prints and store it with "
+                         "'deskctl auth set zoho_refresh_token'")
     details = body.get("details") or {}
     field = details.get("api_name") if isinstance(details, dict) else None
     if body.get("errors"):
@@ -71,15 +152,25 @@ def _error(response: requests.Response) -> DeskctlError:
 
 
 class ZohoHttp:
-    def __init__(self, base_url: str, tokens: TokenProvider, settings: ZohoSettings,
+    """``tokens`` None: no Authorization header (the token endpoint itself). With
+    ``api_path``, the host follows the ``api_domain`` of the token answer (Zoho: "use this
+    domain in all API endpoints", zoho.com/crm/developer/docs/api/v8/multi-dc.html)."""
+
+    def __init__(self, base_url: str, tokens: TokenProvider | None, settings: Limits,
                  org_id: str | None = None, session: requests.Session | None = None,
-                 counter: list[int] | None = None) -> None:
-        self.base_url = base_url
+                 counter: list[int] | None = None, api_path: str | None = None) -> None:
+        self._base_url = base_url
         self.tokens = tokens
         self.settings = settings
         self.org_id = org_id
         self.session = session or requests.Session()
         self.counter = counter if counter is not None else [0]  # requests sent, shared
+        self.api_path = api_path
+
+    @property
+    def base_url(self) -> str:
+        domain = self.tokens.api_domain if self.tokens and self.api_path is not None else None
+        return domain + str(self.api_path) if domain else self._base_url
 
     @property
     def calls(self) -> int:
@@ -87,22 +178,27 @@ class ZohoHttp:
 
     def for_org(self, org_id: str) -> ZohoHttp:
         """The same connection and request count, sending Desk's orgId header."""
-        return ZohoHttp(self.base_url, self.tokens, self.settings, org_id, self.session,
-                        self.counter)
+        return ZohoHttp(self._base_url, self.tokens, self.settings, org_id, self.session,
+                        self.counter, self.api_path)
 
     def close(self) -> None:
         self.session.close()
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json: Any = None, headers: dict[str, str] | None = None,
-                files: Any = None) -> Any:
+                files: Any = None, form: dict[str, str] | None = None,
+                idempotent: bool | None = None, errors_as_body: bool = False) -> Any:
         """The response's JSON (None for 204/304). Retries are bounded; a POST is retried
-        only when Zoho cannot have acted on it (429), so a create is never duplicated."""
-        retryable = (Transient,) if method != "POST" else (RateLimited,)
+        only when Zoho cannot have acted on it (429), so a create is never duplicated, unless
+        it is ``idempotent``. ``errors_as_body``: a 4xx answer's JSON is returned, not
+        raised (the token endpoint's errors are read by the caller)."""
+        again = idempotent if idempotent is not None else method != "POST"
+        retryable = (Transient,) if again else (RateLimited,)
         retrying = Retrying(stop=stop_after_attempt(self.settings.retries),
                             retry=retry_if_exception_type(retryable), reraise=True,
                             wait=self._wait)
-        return retrying(self._send, method, path, params, json, headers, files)
+        return retrying(self._send, method, path, params, json, headers, files, form, again,
+                        errors_as_body)
 
     def _wait(self, state: Any) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -114,21 +210,23 @@ class ZohoHttp:
         return float(min(base, 30.0) * (0.5 + random.random()))  # noqa: S311 - jitter
 
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
-              headers: dict[str, str] | None, files: Any, refreshed: bool = False) -> Any:
-        all_headers = {"Authorization": f"Zoho-oauthtoken {self.tokens.token(refreshed)}",
-                       **(headers or {})}
+              headers: dict[str, str] | None, files: Any, form: dict[str, str] | None,
+              again: bool, errors_as_body: bool, refreshed: bool = False) -> Any:
+        all_headers = dict(headers or {})
+        if self.tokens is not None:
+            all_headers["Authorization"] = f"Zoho-oauthtoken {self.tokens.token(refreshed)}"
         if self.org_id:
             all_headers["orgId"] = self.org_id
         url = self.base_url + path
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, params=params, json=body,
+            response = self.session.request(method, url, params=params, json=body, data=form,
                                             headers=all_headers, files=files,
                                             timeout=self.settings.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.counter[0] += 1
             log.info("%s %s -> %s", method, redact(url), type(exc).__name__)
-            if method == "POST" and not isinstance(exc, requests.ConnectTimeout):
+            if not again and not isinstance(exc, requests.ConnectTimeout):
                 raise BackendError(f"{method} {path}: connection lost ({type(exc).__name__}); "
                                    "the next run checks whether it went through") from None
             raise Transient(f"{method} {path}: {type(exc).__name__}") from None
@@ -136,8 +234,13 @@ class ZohoHttp:
         log.info("%s %s -> %s (%.0f ms)", method, redact(response.url), response.status_code,
                  (time.monotonic() - started) * 1000)
         status = response.status_code
-        if status == 401 and not refreshed:
-            return self._send(method, path, params, body, headers, files, refreshed=True)
+        limit = daily_limit(response)
+        if limit is not None:
+            raise limit
+        if status == 401 and not refreshed and self.tokens is not None and \
+                _code(_body(response)) not in SCOPE_CODES:
+            return self._send(method, path, params, body, headers, files, form, again,
+                              errors_as_body, refreshed=True)
         if status == 429:
             retry_after = response.headers.get("Retry-After")
             raise RateLimited(f"{method} {path}: rate limited (429)",
@@ -147,8 +250,9 @@ class ZohoHttp:
             raise Transient(f"{method} {path}: Zoho answered {status}")
         if status in (204, 304):
             return None
-        if status >= 400 and not (status == 400 and _is_batch(response)):
-            raise _error(response)
+        if status >= 400 and not (status == 400 and _is_batch(response)) and \
+                not errors_as_body:
+            raise _error(response, method)
         try:
             return response.json()
         except ValueError:

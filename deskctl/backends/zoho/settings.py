@@ -12,7 +12,10 @@ from deskctl.errors import ConfigError
 if TYPE_CHECKING:
     from deskctl.config import Config
 
-# data center -> (CRM API host, Desk host, accounts server); Canada uses zohocloud.ca
+# data center -> (CRM API host, Desk host, accounts server); Canada uses zohocloud.ca.
+# Sources: zoho.com/crm/developer/docs/api/v8/multi-dc.html and
+# zoho.com/accounts/protocol/oauth/multi-dc.html (UK: accounts.zoho.uk, www.zohoapis.uk);
+# the UK Desk host follows Desk's desk.zoho.<domain> pattern (zoho.desk_url overrides it).
 DATA_CENTERS: dict[str, tuple[str, str, str]] = {
     "com": ("https://www.zohoapis.com", "https://desk.zoho.com", "https://accounts.zoho.com"),
     "eu": ("https://www.zohoapis.eu", "https://desk.zoho.eu", "https://accounts.zoho.eu"),
@@ -25,10 +28,15 @@ DATA_CENTERS: dict[str, tuple[str, str, str]] = {
     "sa": ("https://www.zohoapis.sa", "https://desk.zoho.sa", "https://accounts.zoho.sa"),
     "com.cn": ("https://www.zohoapis.com.cn", "https://desk.zoho.com.cn",
                "https://accounts.zoho.com.cn"),
+    "uk": ("https://www.zohoapis.uk", "https://desk.zoho.uk", "https://accounts.zoho.uk"),
 }
-#: concurrent Desk calls per edition (Zoho's published limits)
+#: concurrent Desk calls per edition, per portal (Zoho's published limits: DeskAPIDocument
+#: "API credits"); Zoho's own CRM integration and extensions share them
 EDITION_CONCURRENCY = {"free": 5, "express": 10, "standard": 10, "professional": 15,
                        "enterprise": 25}
+#: what CRM write automation `trigger` may name (crm-oas v8 record.json Body_Wrapper.trigger;
+#: zoho.com/crm/developer/docs/api/v8/insert-records.html)
+CRM_TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 
 
 def _checked_url(name: str, url: str) -> str:
@@ -60,16 +68,30 @@ class ZohoSettings:
     deal_link_field: str
     retries: int = 5
     backoff: float = 0.5
+    #: CRM automation a sync's writes may fire (sent as `trigger`); none by default
+    crm_triggers: tuple[str, ...] = ()
+    #: the CRM host follows the token answer's api_domain unless zoho.crm_url is set
+    follow_api_domain: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> ZohoSettings:
         dc = str(config.get("zoho.data_center"))  # the config already checked the choice
         crm, desk, accounts = DATA_CENTERS[dc]
-        edition = config.get("zoho.edition")
-        concurrency = config.get("zoho.concurrency") or EDITION_CONCURRENCY.get(
-            str(edition or "standard").lower(), 10)
         return cls(dc, _checked_url("crm_url", config.get("zoho.crm_url") or crm),
                    _checked_url("desk_url", config.get("zoho.desk_url") or desk),
                    _checked_url("accounts_url", config.get("zoho.accounts_url") or accounts),
-                   int(concurrency), float(config.get("zoho.timeout")),
-                   str(config.get("zoho.deal_link_field")))
+                   desk_concurrency(config), float(config.get("zoho.timeout")),
+                   str(config.get("zoho.deal_link_field")),
+                   crm_triggers=tuple(config.get("zoho.crm_triggers") or ()),
+                   follow_api_domain=not config.get("zoho.crm_url"))
+
+
+def desk_concurrency(config: Config) -> int:
+    """Concurrent Desk calls: zoho.concurrency, capped at the edition's limit less
+    zoho.concurrency_headroom (room for Zoho's own CRM-Desk sync and extensions, which
+    share the portal's limit); at least one."""
+    edition = str(config.get("zoho.edition") or "standard").lower()
+    ceiling = max(1, EDITION_CONCURRENCY.get(edition, 10)
+                  - int(config.get("zoho.concurrency_headroom")))
+    wanted = config.get("zoho.concurrency")
+    return min(int(wanted), ceiling) if wanted else ceiling
