@@ -45,7 +45,7 @@ class DeskctlGroup(click.Group):
 
             module, attribute, _summary = COMMANDS[name]
             command = getattr(importlib.import_module(module), attribute)
-            _add_leaf_options(command)
+            _add_leaf_options(command, name)
             self.add_command(command, name)
         return self.commands[name]
 
@@ -144,12 +144,17 @@ def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None
         output.set_quiet(True)
 
 
-def _add_leaf_options(command: click.Command) -> None:
-    """Let -o and -q also follow the subcommand (``deskctl portal list -o json``)."""
+def _add_leaf_options(command: click.Command, path: str) -> None:
+    """Let -o and -q also follow the subcommand (``deskctl portal list -o json``); give each
+    leaf its examples as the help epilog."""
+    from deskctl.commands.helptext import epilog
+
     if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _add_leaf_options(sub)
+        for name, sub in command.commands.items():
+            _add_leaf_options(sub, f"{path} {name}")
         return
+    if command.epilog is None:
+        command.epilog = epilog(path)
     command.params.append(click.Option(["-o", "--output"], type=click.Choice(FORMATS),
                                        expose_value=False, callback=_set_output,
                                        help="Output format (default: table)."))

@@ -14,11 +14,6 @@ from deskctl.commands.options import limit_option
 @pass_app
 def audit(app: App, limit: int | None) -> None:
     """List the changes deskctl made: who, what, when (newest first).
-
-    \b
-    Examples:
-      deskctl audit --limit 20
-      deskctl audit -o json | jq '.[] | select(.action == "portal.connect")'
     """
     output.render(app.state.audit_entries(limit), app.output,
                   ["at", "actor", "action", "target", "details"], empty="No changes recorded.")

@@ -26,11 +26,6 @@ def _service(app: App) -> DeclarativeService:
 @pass_app
 def plan(app: App, path: Path, detailed_exitcode: bool) -> None:
     """Show what apply would change; changes nothing.
-
-    \b
-    Examples:
-      deskctl plan -f integration.yaml
-      deskctl plan -f integration.yaml --detailed-exitcode -o json   # in CI
     """
     changes = [c.to_dict() for c in _service(app).plan(path)]
     output.render(changes, app.output, COLUMNS, empty="No changes: the integration matches.")
@@ -51,10 +46,6 @@ def apply(app: App, path: Path, yes: bool, lock_timeout: float | None) -> None:
 
     Each change goes through the same rules as the commands (one portal, pause-only sync,
     email fields); a failed item does not stop the others, and a rerun completes the rest.
-
-    \b
-    Examples:
-      deskctl apply -f integration.yaml --yes
     """
     service = _service(app)
     if not yes:

@@ -19,11 +19,6 @@ def stats(app: App, module: str | None, record_id: str | None) -> None:
     """Total and overdue tickets, average first response and resolution times, ratings.
 
     Durations are readable in tables and in seconds in JSON/YAML.
-
-    \b
-    Examples:
-      deskctl stats
-      deskctl stats --module Accounts --record 5725767000000000015 -o json
     """
     data = StatsService(app.backend, app.state).stats(module, record_id)
     if app.output == "table":

@@ -49,8 +49,10 @@ def ticket_group() -> None:
 @click.option("--module", metavar="MODULE", shell_complete=modules,
               help="Only tickets of one CRM record ...")
 @click.option("--record", "record_id", metavar="ID", help="... with this id.")
-@click.option("--view", type=click.Choice(VIEWS), default="all", show_default=True)
-@click.option("--sort", type=click.Choice(SORTS), default="created", show_default=True)
+@click.option("--view", type=click.Choice(VIEWS), default="all", show_default=True,
+              help="Which tickets: all, overdue, closed, forwarded, or High/Urgent.")
+@click.option("--sort", type=click.Choice(SORTS), default="created", show_default=True,
+              help="Order: newest first, due date, priority, or largest linked deal.")
 @limit_option
 @pass_app
 def list_(app: App, module: str | None, record_id: str | None, view: str, sort: str,
@@ -84,12 +86,14 @@ def show(app: App, ticket_id: str) -> None:
               help="The CRM module of the record the ticket is about (e.g. Contacts).")
 @click.option("--record", "record_id", required=True, metavar="ID",
               help="The id of that CRM record; its Desk contact becomes the ticket's.")
-@click.option("--subject", required=True)
+@click.option("--subject", required=True, help="The ticket's subject; - reads it from stdin.")
 @click.option("--description", help="- reads it from stdin.")
 @click.option("--contact", metavar="EMAIL_OR_ID", help="An existing Desk contact (or name).")
 @click.option("--new-contact", metavar='"First Last <email>"', help="Add a new contact.")
-@click.option("--priority", type=click.Choice(["Low", "Medium", "High", "Urgent"]))
-@click.option("--status", type=click.Choice(["Open", "On Hold", "Escalated", "Closed"]))
+@click.option("--priority", type=click.Choice(["Low", "Medium", "High", "Urgent"]),
+              help="Priority (default: Medium).")
+@click.option("--status", type=click.Choice(["Open", "On Hold", "Escalated", "Closed"]),
+              help="Status (default: Open).")
 @click.option("--due", metavar="DATE", help="YYYY-MM-DD or an ISO 8601 time.")
 @click.option("--owner", metavar="EMAIL", help="An active agent.")
 @click.option("--attach", "attachments", multiple=True, metavar="FILE",
@@ -132,7 +136,8 @@ def reply(app: App, ticket_id: str, text: str, to_all: bool) -> None:
 
 @ticket_group.command("forward")
 @click.argument("ticket_id", metavar="ID")
-@click.option("--to", "to", multiple=True, required=True, metavar="EMAIL")
+@click.option("--to", "to", multiple=True, required=True, metavar="EMAIL",
+              help="An address to forward to (repeatable).")
 @click.option("--text", required=True, help="- reads it from stdin.")
 @pass_app
 def forward(app: App, ticket_id: str, to: tuple[str, ...], text: str) -> None:
@@ -145,7 +150,7 @@ def forward(app: App, ticket_id: str, to: tuple[str, ...], text: str) -> None:
 @click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
 @pass_app
 def update(app: App, ticket_id: str, fields: tuple[str, ...]) -> None:
-    """Update ticket fields (status, priority, dueDate or due, owner, any Desk field)."""
+    """Update ticket fields, given as FIELD=VALUE pairs (the fields are listed below)."""
     ticket = _service(app).update(ticket_id, parse_assignments(fields))
     output.render(ticket["fields"], app.output)
 
@@ -181,7 +186,8 @@ def delete(app: App, ids: tuple[str, ...], yes: bool) -> None:
 
 @ticket_group.command("link-deal")
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@click.option("--deal", "deal_id", required=True, metavar="DEAL_ID")
+@click.option("--deal", "deal_id", required=True, metavar="DEAL_ID",
+              help="The CRM deal to link the tickets to.")
 @pass_app
 def link_deal(app: App, ids: tuple[str, ...], deal_id: str) -> None:
     """Link tickets to a deal (how support prioritises: see --sort deal-amount)."""
@@ -190,7 +196,8 @@ def link_deal(app: App, ids: tuple[str, ...], deal_id: str) -> None:
 
 @ticket_group.command("unlink-deal")
 @click.argument("ticket_id", metavar="ID")
-@click.option("--deal", "deal_id", required=True, metavar="DEAL_ID")
+@click.option("--deal", "deal_id", required=True, metavar="DEAL_ID",
+              help="The CRM deal to unlink.")
 @pass_app
 def unlink_deal(app: App, ticket_id: str, deal_id: str) -> None:
     """Remove a ticket's link to a deal."""

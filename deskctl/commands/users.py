@@ -49,7 +49,7 @@ def invite(app: App, emails: tuple[str, ...], role: str) -> None:
 
 @users_group.command("set-role")
 @click.argument("email", shell_complete=users)
-@click.option("--role", type=ROLE, required=True)
+@click.option("--role", type=ROLE, required=True, help="The new Desk role.")
 @pass_app
 def set_role(app: App, email: str, role: str) -> None:
     """Change the Desk role of an agent or a pending invitation (admin only)."""
