@@ -22,6 +22,7 @@ def auth_group() -> None:
       printf '%s' "$TOKEN" | deskctl auth set zoho_refresh_token --stdin
       deskctl auth status
       deskctl auth clear zoho_refresh_token
+      deskctl auth scopes              # what to grant when creating the refresh token
     """
 
 
@@ -59,3 +60,23 @@ def clear(app: App, name: str) -> None:
         output.message(f"Removed {name} from the keyring.")
     else:
         output.message(f"{name} was not in the keyring; nothing removed.")
+
+
+@auth_group.command("scopes")
+@pass_app
+def scopes(app: App) -> None:
+    """The Zoho OAuth scopes deskctl needs, per feature, and the whole consent string.
+
+    Grant them when you create the refresh token (Zoho API console > Self Client >
+    Generate Code). A call without its scope fails with exit 5 naming the missing one.
+    """
+    from deskctl.backends.zoho.scopes import FEATURES, all_scopes
+
+    consent = ",".join(all_scopes())
+    if app.output == "table":
+        output.render([{"feature": f, "scopes": ", ".join(s)} for f, s in FEATURES.items()],
+                      app.output, ["feature", "scopes"])
+        output.message(f"All of them, for the consent screen:\n{consent}")
+    else:
+        output.render({"features": {f: list(s) for f, s in FEATURES.items()},
+                       "consent": consent}, app.output)

@@ -102,3 +102,20 @@ def test_crm_triggers_are_validated(run, fake: FakeZoho, zoho_credentials) -> No
     assert bad.exit_code == 1
     assert "DESKCTL_ZOHO_CRM_TRIGGERS: expected names from workflow" in bad.stderr
     assert "'macro'" in bad.stderr and fake.requests == []  # nothing sent
+
+
+def test_auth_scopes_lists_every_scope_a_request_can_need(run) -> None:
+    import re
+
+    from deskctl.backends.zoho import scopes
+
+    shown = run("auth", "scopes", "-o", "json")
+    assert shown.exit_code == 0
+    consent = set(shown.json()["consent"].split(","))
+    needed = {s for table in (scopes._CRM, scopes._DESK) for _, _, text in table
+              for s in re.findall(r"(?:ZohoCRM|Desk)\.[\w.]+[A-Z]", text)}
+    assert needed - consent <= {"ZohoCRM.modules.CREATE", "ZohoCRM.modules.UPDATE",
+                                "ZohoCRM.modules.DELETE"}  # all in ZohoCRM.modules.ALL
+    assert "ZohoCRM.modules.ALL" in consent
+    table = run("auth", "scopes")
+    assert "stats and signals" in table.stdout and "Desk.search.READ" in table.stdout

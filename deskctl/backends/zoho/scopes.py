@@ -50,7 +50,6 @@ _DESK = [
     ("PATCH", r"/agents/.*", "Desk.basic.UPDATE and Desk.settings.UPDATE"),
     ("GET", r"/(contacts|accounts|tickets)/search", "Desk.search.READ"),
     ("GET", r"/customerHappiness", "Desk.search.READ and Desk.tickets.READ"),
-    ("GET", r"/recycleBin", "Desk.tickets.READ and Desk.contacts.READ"),
     ("POST", r"/(contacts|accounts)/moveToTrash", "Desk.contacts.DELETE"),
     ("POST", r"/tickets/moveToTrash", "Desk.tickets.DELETE"),
     ("POST", r"/(contacts|accounts)", "Desk.contacts.CREATE"),
