@@ -116,6 +116,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                  "printf '%s' \"$TOKEN\" | deskctl auth set zoho_refresh_token --stdin"),
     "auth status": ("deskctl auth status", "deskctl --profile prod auth status -o json"),
     "auth clear": ("deskctl auth clear zoho_refresh_token",),
+    "auth scopes": ("deskctl auth scopes", "deskctl auth scopes -o json"),
     "audit": ("deskctl audit --limit 20",
               "deskctl audit -o json | jq '.[] | select(.action == \"portal.connect\")'"),
 }
