@@ -81,7 +81,11 @@ class DeskctlGroup(click.Group):
         except Exception as exc:
             if app.debug or os.environ.get("DESKCTL_DEBUG"):
                 raise
-            message = f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for details)"
+            if isinstance(exc, OSError) and exc.filename:  # a read-only HOME, a full disk
+                message = f"cannot use {exc.filename}: {exc.strerror or exc}"
+            else:
+                message = f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for " \
+                          "details)"
             _report(app, message, [], {"error": "internal", "message": message,
                                        "exit_code": int(ExitCode.FAILURE)})
             ctx.exit(int(ExitCode.FAILURE))

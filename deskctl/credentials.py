@@ -48,6 +48,8 @@ class CredentialStore:
         self._backend = keyring_backend
         self._checked = keyring_backend is not None
         self.unavailable_reason: str | None = None
+        self.keyring_name: str | None = type(keyring_backend).__name__ \
+            if keyring_backend is not None else None
 
     def _username(self, name: str) -> str:
         return f"{self.profile}:{name}"
@@ -61,9 +63,16 @@ class CredentialStore:
                 from keyring.backends import fail, null
 
                 backend = keyring.get_keyring()
+                self.keyring_name = type(backend).__name__
                 inner = getattr(backend, "backends", None)
+                plaintext = [b for b in [backend, *(inner or [])] if _is_plaintext(b)]
                 if isinstance(backend, (fail.Keyring, null.Keyring)) or inner == []:
                     self.unavailable_reason = f"no usable keyring ({type(backend).__name__})"
+                elif plaintext:
+                    where = getattr(plaintext[0], "file_path", "a file")
+                    self.unavailable_reason = (
+                        f"the keyring {type(plaintext[0]).__name__} is an unencrypted "
+                        f"plaintext file ({where}), not a secure keyring")
                 else:
                     self._backend = backend
             except Exception as exc:  # a broken keyring install must not stop the tool
@@ -116,10 +125,18 @@ class CredentialStore:
                             f"{cred.env}")
         return value
 
-    def set(self, name: str, value: str) -> None:
+    def require_keyring(self, name: str) -> Any:
+        """The usable keyring, or AuthError saying to use the environment variable instead
+        (checked before anyone is asked for a secret)."""
         backend = self._keyring()
-        if backend is None or not self._call(backend.set_password, SERVICE,
-                                             self._username(name), value)[0]:
+        if backend is None:
+            raise AuthError(f"cannot store {name}: {self.unavailable_reason}; set "
+                            f"{BY_NAME[name].env} in the environment instead")
+        return backend
+
+    def set(self, name: str, value: str) -> None:
+        backend = self.require_keyring(name)
+        if not self._call(backend.set_password, SERVICE, self._username(name), value)[0]:
             raise AuthError(f"cannot store {name}: {self.unavailable_reason}; set "
                             f"{BY_NAME[name].env} in the environment instead")
 
@@ -132,6 +149,12 @@ class CredentialStore:
             return False
         return self._call(backend.delete_password, SERVICE, self._username(name))[0]
 
+    def keyring_status(self) -> dict[str, Any]:
+        """Which keyring is configured and whether deskctl uses it (and if not, why)."""
+        backend = self._keyring()
+        return {"backend": self.keyring_name, "used": backend is not None,
+                "note": None if backend is not None else self.unavailable_reason}
+
     def describe(self) -> list[dict[str, str]]:
         rows = []
         for cred in CREDENTIALS:
@@ -139,3 +162,9 @@ class CredentialStore:
             rows.append({"name": cred.name, "source": source, "env": cred.env,
                          "description": cred.help})
         return rows
+
+
+def _is_plaintext(backend: Any) -> bool:
+    """keyrings.alt's PlaintextKeyring keeps secrets unencrypted in a file: not a keyring
+    deskctl trusts (its EncryptedKeyring is fine)."""
+    return any(cls.__name__ == "PlaintextKeyring" for cls in type(backend).__mro__)

@@ -32,6 +32,7 @@ def auth_group() -> None:
 @pass_app
 def set_(app: App, name: str, from_stdin: bool) -> None:
     """Store a credential in the keyring (read from stdin or a hidden prompt)."""
+    app.credentials.require_keyring(name)  # before anyone types a secret
     value = read_secret(name.replace("_", " "), from_stdin)
     app.credentials.set(name, value)
     app.state.audit(app.os_user, "auth.set", name)
@@ -41,12 +42,12 @@ def set_(app: App, name: str, from_stdin: bool) -> None:
 @auth_group.command("status")
 @pass_app
 def status(app: App) -> None:
-    """Show where each credential comes from (never its value)."""
+    """Show the keyring and where each credential comes from (never its value)."""
     store = app.credentials
-    rows = store.describe()
-    output.render(rows, app.output, ["name", "source", "env", "description"])
+    output.render({"keyring": store.keyring_status(), "credentials": store.describe()},
+                  app.output)
     if store.unavailable_reason:
-        output.message(f"Keyring unavailable: {store.unavailable_reason}; "
+        output.message(f"Keyring not used: {store.unavailable_reason}; "
                        "environment variables are used.")
 
 

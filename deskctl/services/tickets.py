@@ -72,6 +72,8 @@ class TicketService(TicketQueue):
     @staticmethod
     def check_attachment(path: str) -> dict[str, Any]:
         file = Path(path)
+        if file.is_dir():
+            raise ValidationError(f"attachment {path} is a directory; attach files")
         if not file.is_file():
             raise ValidationError(f"attachment not found: {path}")
         size = file.stat().st_size

@@ -22,6 +22,10 @@ class StateStore(SqliteFile):
     """The integration's local facts in one SQLite file."""
 
     migrations = MIGRATIONS
+    label = "state file"
+    recovery = ("restore it from a backup, or move it away to start over (losing the sync "
+                "pairs and the audit log); 'deskctl state check' reports what is wrong")
+    read_only_until_write = True  # `sync status` works on a state file it may not write
 
     @property
     def schema_version(self) -> int:
@@ -31,7 +35,7 @@ class StateStore(SqliteFile):
 
     def get(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return json.loads(row["value"]) if row else default
+        return self._json(row["value"], f"setting {key!r}") if row else default
 
     def put(self, key: str, value: Any) -> None:
         with self.transaction() as conn:
@@ -76,5 +80,12 @@ class StateStore(SqliteFile):
         rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""),
                                  (limit,) if limit else ()).fetchall()
         return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "action": r["action"],
-                 "target": r["target"], "details": json.loads(r["details"])} for r in rows]
+                 "target": r["target"], "details": self._json(r["details"], "audit details")}
+                for r in rows]
+
+    def _json(self, text: str, what: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise self.damaged(f"{what} is not valid JSON") from None
 

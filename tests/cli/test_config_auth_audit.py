@@ -33,7 +33,8 @@ def test_auth_set_reads_stdin_and_never_echoes(run, isolated) -> None:
     assert "1000.secret.value" not in result.stdout + result.stderr
     assert isolated.store[("deskctl", "default:zoho_refresh_token")] == "1000.secret.value"
     status = run("auth", "status", "-o", "json")
-    rows = {r["name"]: r["source"] for r in status.json()}
+    assert status.json()["keyring"] == {"backend": "MemoryKeyring", "used": True, "note": None}
+    rows = {r["name"]: r["source"] for r in status.json()["credentials"]}
     assert rows["zoho_refresh_token"] == "keyring"
     assert "1000.secret.value" not in status.stdout
     audit = run("audit", "-o", "json").json()

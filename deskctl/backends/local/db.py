@@ -56,6 +56,8 @@ class SandboxDb(SqliteFile):
     """Thin helpers over the sandbox SQLite file; callers hold the rules."""
 
     migrations = MIGRATIONS
+    label = "sandbox file"
+    recovery = "'deskctl sandbox reset --yes' starts a new sandbox"
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
