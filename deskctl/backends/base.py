@@ -53,8 +53,14 @@ class CrmApi(ABC):
     def get_record(self, module: str, record_id: str) -> Record: ...
 
     @abstractmethod
+    def get_many(self, module: str, ids: list[str]) -> list[Record]:
+        """The records of ``ids`` that exist (missing ones are left out), in batches of
+        the API's maximum: never one call per record."""
+
+    @abstractmethod
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
-        """Records whose ``field`` equals one of ``values``, ignoring case (a search)."""
+        """Records whose ``field`` equals one of ``values``, ignoring case (a search for
+        many values at once)."""
 
     @abstractmethod
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]: ...
@@ -109,8 +115,13 @@ class DeskApi(ABC):
     def get_record(self, kind: str, record_id: str) -> Record: ...
 
     @abstractmethod
+    def get_many(self, kind: str, ids: list[str]) -> list[Record]:
+        """The records of ``ids`` that exist, in batches (never one call per record)."""
+
+    @abstractmethod
     def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
-        """Records whose ``field`` equals one of ``values``, ignoring case (a search)."""
+        """Records whose ``field`` equals one of ``values``, ignoring case (a search for
+        many values at once)."""
 
     @abstractmethod
     def create_record(self, kind: str, data: dict[str, Any]) -> Record: ...

@@ -158,7 +158,16 @@ def conflicts(app: App) -> None:
 @click.argument("conflict_id", metavar="ID", type=int)
 @click.option("--take", type=click.Choice(["crm", "desk"]), required=True,
               help="The side whose values win.")
+@click.option("--field", "fields", multiple=True, metavar="FIELD",
+              help="Only this conflicting field (repeatable; default: all of them).")
 @pass_app
-def resolve(app: App, conflict_id: int, take: str) -> None:
-    """Resolve a conflict by taking one side's values (admin only)."""
-    output.render(_service(app).resolve(conflict_id, take), app.output)
+def resolve(app: App, conflict_id: int, take: str, fields: tuple[str, ...]) -> None:
+    """Resolve a conflict by taking one side's values, for every conflicting field or
+    only some (admin only).
+
+    \b
+    Examples:
+      deskctl sync resolve 3 --take crm
+      deskctl sync resolve 3 --field Phone --take desk
+    """
+    output.render(_service(app).resolve(conflict_id, take, fields), app.output)

@@ -84,6 +84,9 @@ class WriteResult:
     id: str | None = None
     error: str | None = None
     field: str | None = None
+    modified_time: str | None = None  # the written record's, when the answer gives it
+    not_found: bool = False  # the record to update or delete no longer exists
+    lost: bool = False  # no answer: the write may or may not have been carried out
 
 
 def _check_value(meta: FieldMeta, value: Any) -> str | None:

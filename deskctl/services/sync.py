@@ -98,7 +98,7 @@ class SyncService:
         from deskctl.errors import ApiLimitReached
         from deskctl.state import RunLock
         from deskctl.state.sync import SyncStore
-        from deskctl.sync.plan import Policy
+        from deskctl.sync.merge import Policy
         from deskctl.sync.run import AbortedRun, SyncRun
 
         current = self._active()
@@ -165,12 +165,19 @@ class SyncService:
 
         return SyncStore(self.state).conflicts()
 
-    def resolve(self, conflict_id: int, take: str) -> dict[str, Any]:
-        """Write the chosen side's values to the other side and close the conflict."""
+    def resolve(self, conflict_id: int, take: str,
+                fields: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Take one side's values for some conflicting fields (default: all of them): the
+        pair records its new base with the write it owes the other side, then writes it
+        (a failed or interrupted write is finished by the next run)."""
+        from dataclasses import replace
+
+        from deskctl.models.sync import other
         from deskctl.state.sync import SyncStore
         from deskctl.sync.execute import AccountLinks, Executor
-        from deskctl.sync.mapping import canonical
-        from deskctl.sync.plan import CRM, DESK, Action, other
+        from deskctl.sync.merge import Policy
+        from deskctl.sync.plan import Action
+        from deskctl.sync.side import sides_for
 
         me = require_admin(self.backend, "resolve sync conflicts")
         current = self._active()
@@ -179,21 +186,46 @@ class SyncService:
         if conflict is None:
             raise NotFound(f"no open conflict with id {conflict_id} (see 'deskctl sync "
                            "conflicts')")
-        module = conflict["module"]
+        module, crm_id = conflict["module"], conflict["crm_id"]
+        open_fields = sync.open_conflicts(module).get(crm_id, {})
+        unknown = [f for f in fields if f not in open_fields]
+        if unknown:
+            raise UsageError(f"--field {unknown[0]} is not in conflict {conflict_id} "
+                             f"(its fields: {', '.join(sorted(open_fields))})")
+        chosen = list(fields) or sorted(open_fields)
+        pairs = sync.pairs_for(module, "crm", [crm_id])
+        if not pairs or pairs[0].base is None:
+            raise NotFound(f"conflict {conflict_id} has no synced pair any more")
+        pair = pairs[0]
+        loser = other(take)  # type: ignore[arg-type]
+        pick = 0 if take == "crm" else 1
+        theirs = {**pair.base, **pair.held.get(loser, {}),  # type: ignore[dict-item]
+                  **{f: v[1 - pick] for f, v in open_fields.items()}}
+        taken = {f: open_fields[f][pick] for f in chosen}
+        remaining = {f: v for f, v in open_fields.items() if f not in taken}
+        settled = replace(pair, base={**(pair.base or {}), **taken},
+                          held={**pair.held, loser: theirs})
+        settings = self.settings() or {}
+        policy = Policy(settings.get("mode", "bidirectional"),
+                        settings.get("conflict", "manual"),
+                        settings.get("on_delete", "unlink"))
+        actions = [Action("settle", module, None, crm_id, conflict["desk_id"], pair=settled,
+                          conflicts=remaining, closes=not remaining,
+                          reason=f"conflict resolved: {take} wins"),
+                   Action("update", module, loser, crm_id, conflict["desk_id"], taken,
+                          reason=f"conflict resolved: {take} wins")]
         mapping = self.mappings()[module]
-        desk = self.backend.desk(str(current.portal_id))
-        record = (self.backend.crm.get_record(module, conflict["crm_id"]) if take == CRM
-                  else desk.get_record(mapping.kind, conflict["desk_id"]))
-        links = AccountLinks(sync.pairs("Accounts"))
-        values = canonical(mapping, take, record.data, links.canonical)
-        action = Action("update", module, other(take), conflict["crm_id"], conflict["desk_id"],
-                        values, reason=f"conflict resolved: {take} wins")
-        outcome = Executor(self.backend.crm, desk, sync, mapping, links, {}).apply([action])
-        if outcome.failed:
-            raise RuleViolation(f"could not write the {take} values to "
-                                f"{DESK if take == CRM else CRM}: {outcome.failed[0][1]}")
+        sides = sides_for(self.backend.crm, self.backend.desk(str(current.portal_id)), module,
+                          mapping.kind)
+        outcome = Executor(sides, sync, mapping, AccountLinks(sync.pair_map("Accounts")),
+                           policy).apply(actions)
         with self.state.transaction():
-            sync.drop_conflict(conflict_id)
-            self.state.audit(me.email, "sync.resolve", f"{module}/{conflict['crm_id']}",
-                             {"take": take})
-        return {"id": conflict_id, "module": module, "took": take, "values": values}
+            self.state.audit(me.email, "sync.resolve", f"{module}/{crm_id}",
+                             {"take": take, "fields": chosen})
+        if outcome.failed:
+            raise RuleViolation(f"the {take} values are recorded but could not be written "
+                                f"to {loser}: {outcome.failed[0][1]}; the next 'deskctl sync "
+                                "run' tries again")
+        return {"id": conflict_id, "module": module, "took": take, "fields": chosen,
+                "values": taken, "still_open": sorted(remaining)}
+

@@ -45,6 +45,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE signals_seen (id TEXT PRIMARY KEY, delivered_at TEXT NOT NULL)
     """,
+    # 4: field-level sync. A pair's base: the canonical values both sides agreed on (NULL
+    # for pairs made before this version: set from current values when next read). A
+    # side's held values: what it holds while it still owes a write (crash-atomic links).
+    # Conflicts name their fields; intents keep the payload and its match keys; errors
+    # keep the match key of an ambiguous match.
+    """
+    ALTER TABLE sync_pairs ADD COLUMN base TEXT;
+    ALTER TABLE sync_pairs ADD COLUMN crm_held TEXT;
+    ALTER TABLE sync_pairs ADD COLUMN desk_held TEXT;
+    ALTER TABLE sync_conflicts ADD COLUMN fields TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sync_intents ADD COLUMN payload TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sync_intents ADD COLUMN match_keys TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sync_intents ADD COLUMN fp TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sync_errors ADD COLUMN kind TEXT NOT NULL DEFAULT 'write';
+    ALTER TABLE sync_errors ADD COLUMN match_key TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

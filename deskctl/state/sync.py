@@ -1,25 +1,30 @@
-"""The sync's rows in the state store: record pairs with fingerprints, cursors, conflicts,
-record errors, records kept apart after an unlink, create intents, and run history."""
+"""The sync's rows in the state store: record pairs with their base values, cursors,
+field-level conflicts, record errors, records kept apart after an unlink, create intents
+(with their payload and match keys), and run history."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from deskctl import clock
+from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side
 from deskctl.state.store import SYNC_TABLES, StateStore
 
+CHUNK = 500  # ids per IN (...) query, under every database's parameter limit
 
-@dataclass(frozen=True, slots=True)
-class PairRow:
-    module: str
-    crm_id: str
-    desk_id: str
-    crm_fp: str
-    desk_fp: str
-    crm_modified: str
-    desk_modified: str
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _pair(module: str, r: Any) -> Pair:
+    held = {side: json.loads(r[f"{side}_held"]) for side in SIDES if r[f"{side}_held"]}
+    return Pair(module, r["crm_id"], r["desk_id"],
+                json.loads(r["base"]) if r["base"] is not None else None, held,
+                {CRM: r["crm_modified"], DESK: r["desk_modified"]},
+                {CRM: r["crm_fp"], DESK: r["desk_fp"]})
 
 
 class SyncStore:
@@ -34,19 +39,45 @@ class SyncStore:
 
     # pairs
 
-    def pairs(self, module: str) -> dict[str, PairRow]:
+    def pairs(self, module: str) -> dict[str, Pair]:
+        """Every pair of a module by CRM id (small modules and tests; a run loads only
+        the pairs it needs with pairs_for)."""
         rows = self._conn.execute("SELECT * FROM sync_pairs WHERE module = ?", (module,))
-        return {r["crm_id"]: PairRow(module, r["crm_id"], r["desk_id"], r["crm_fp"],
-                                     r["desk_fp"], r["crm_modified"], r["desk_modified"])
-                for r in rows}
+        return {r["crm_id"]: _pair(module, r) for r in rows}
 
-    def save_pair(self, row: PairRow) -> None:
+    def pairs_for(self, module: str, side: Side, ids: Iterable[str]) -> list[Pair]:
+        column = "crm_id" if side == CRM else "desk_id"
+        wanted, found = sorted(set(ids)), []
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start:start + CHUNK]
+            rows = self._conn.execute(
+                f"SELECT * FROM sync_pairs WHERE module = ? AND {column} IN "
+                f"({','.join('?' * len(chunk))})", (module, *chunk))
+            found += [_pair(module, r) for r in rows]
+        return found
+
+    def owing(self, module: str) -> list[Pair]:
+        """Pairs with a write still owed to a side (a crash or a failed write)."""
+        rows = self._conn.execute("SELECT * FROM sync_pairs WHERE module = ? AND "
+                                  "(crm_held IS NOT NULL OR desk_held IS NOT NULL)", (module,))
+        return [_pair(module, r) for r in rows]
+
+    def save_pairs(self, pairs: Iterable[Pair]) -> None:
+        """Insert or replace pairs; a record is in one pair only, so a pair sharing either
+        id with a new one is replaced by it."""
+        now = clock.now_iso()
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_pairs WHERE module = ? AND (crm_id = ? OR desk_id = ?)",
-                         (row.module, row.crm_id, row.desk_id))
-            conn.execute("INSERT INTO sync_pairs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (row.module, row.crm_id, row.desk_id, row.crm_fp, row.desk_fp,
-                          row.crm_modified, row.desk_modified, clock.now_iso()))
+            for p in pairs:
+                conn.execute("DELETE FROM sync_pairs WHERE module = ? AND (crm_id = ? OR "
+                             "desk_id = ?)", (p.module, p.crm_id, p.desk_id))
+                fp = p.legacy_fp
+                conn.execute(
+                    "INSERT INTO sync_pairs (module, crm_id, desk_id, crm_fp, desk_fp, "
+                    "crm_modified, desk_modified, synced_at, base, crm_held, desk_held) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.module, p.crm_id, p.desk_id, fp.get(CRM, ""), fp.get(DESK, ""),
+                     p.modified.get(CRM, ""), p.modified.get(DESK, ""), now, _json(p.base),
+                     _json(p.held.get(CRM)), _json(p.held.get(DESK))))
 
     def forget_links(self, modules: tuple[str, ...]) -> int:
         """Drop the record pairs (and their cursors, conflicts, errors) of ``modules``;
@@ -76,12 +107,6 @@ class SyncStore:
         rows = self._conn.execute("SELECT module, count(*) FROM sync_pairs GROUP BY module")
         return {r[0]: r[1] for r in rows}
 
-    def set_fp(self, module: str, crm_id: str, side: str, fp: str) -> None:
-        column = "crm_fp" if side == "crm" else "desk_fp"
-        with self.store.transaction() as conn:
-            conn.execute(f"UPDATE sync_pairs SET {column} = ? WHERE module = ? AND crm_id = ?",
-                         (fp, module, crm_id))
-
     def drop_pair(self, module: str, crm_id: str) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM sync_pairs WHERE module = ? AND crm_id = ?",
@@ -102,46 +127,69 @@ class SyncStore:
 
     def set_cursor(self, module: str, side: str, cursor: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO sync_cursors VALUES (?, ?, ?) ON CONFLICT(module, side) "
-                         "DO UPDATE SET cursor = excluded.cursor", (module, side, cursor))
+            conn.execute("INSERT INTO sync_cursors (module, side, cursor) VALUES (?, ?, ?) "
+                         "ON CONFLICT(module, side) DO UPDATE SET cursor = excluded.cursor",
+                         (module, side, cursor))
 
     # conflicts (policy manual)
 
-    def add_conflict(self, module: str, crm_id: str, desk_id: str, crm_values: dict[str, Any],
-                     desk_values: dict[str, Any]) -> None:
+    def add_conflict(self, module: str, crm_id: str, desk_id: str,
+                     fields: dict[str, tuple[Any, Any]]) -> None:
+        """Open (or update) a pair's conflict: {field: (CRM value, Desk value)}."""
+        crm_values = {f: v[0] for f, v in fields.items()}
+        desk_values = {f: v[1] for f, v in fields.items()}
         with self.store.transaction() as conn:
             conn.execute("INSERT INTO sync_conflicts (module, crm_id, desk_id, crm_values, "
-                         "desk_values, detected_at) VALUES (?, ?, ?, ?, ?, ?) "
-                         "ON CONFLICT(module, crm_id) DO UPDATE SET crm_values = "
-                         "excluded.crm_values, desk_values = excluded.desk_values",
-                         (module, crm_id, desk_id, json.dumps(crm_values),
-                          json.dumps(desk_values), clock.now_iso()))
+                         "desk_values, detected_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                         "ON CONFLICT(module, crm_id) DO UPDATE SET desk_id = excluded.desk_id, "
+                         "crm_values = excluded.crm_values, desk_values = excluded.desk_values, "
+                         "fields = excluded.fields",
+                         (module, crm_id, desk_id, _json(crm_values), _json(desk_values),
+                          clock.now_iso(), _json(sorted(fields))))
+
+    def open_conflicts(self, module: str) -> dict[str, dict[str, tuple[Any, Any]]]:
+        """{CRM id: {field: (CRM value, Desk value)}} of a module's open conflicts."""
+        rows = self._conn.execute("SELECT crm_id, fields, crm_values, desk_values FROM "
+                                  "sync_conflicts WHERE module = ?", (module,))
+        result = {}
+        for r in rows:
+            crm, desk = json.loads(r["crm_values"]), json.loads(r["desk_values"])
+            result[r["crm_id"]] = {f: (crm.get(f), desk.get(f)) for f in json.loads(r["fields"])}
+        return result
+
+    def close_conflict(self, module: str, crm_id: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM sync_conflicts WHERE module = ? AND crm_id = ?",
+                         (module, crm_id))
 
     def conflicts(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT * FROM sync_conflicts ORDER BY id")
         return [{"id": r["id"], "module": r["module"], "crm_id": r["crm_id"],
-                 "desk_id": r["desk_id"], "crm": json.loads(r["crm_values"]),
-                 "desk": json.loads(r["desk_values"]), "detected_at": r["detected_at"]}
+                 "desk_id": r["desk_id"], "fields": json.loads(r["fields"]),
+                 "crm": json.loads(r["crm_values"]), "desk": json.loads(r["desk_values"]),
+                 "detected_at": r["detected_at"]}
                 for r in rows]
 
     def drop_conflict(self, conflict_id: int) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM sync_conflicts WHERE id = ?", (conflict_id,))
 
-    def conflict_ids(self, module: str) -> set[str]:
-        rows = self._conn.execute("SELECT crm_id FROM sync_conflicts WHERE module = ?",
-                                  (module,))
-        return {r[0] for r in rows}
-
     # record errors: kept until the record syncs, retried every run
 
-    def record_error(self, module: str, side: str, record_id: str, message: str) -> None:
+    def record_error(self, module: str, side: str, record_id: str, message: str,
+                     kind: str = "write", match_key: str = "") -> None:
+        """kind: write (retried every run) or ambiguous (looked at again when a record
+        sharing ``match_key`` changes)."""
         now = clock.now_iso()
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO sync_errors VALUES (?, ?, ?, ?, ?, ?, 1) "
+            conn.execute("INSERT INTO sync_errors (module, side, record_id, message, "
+                         "first_seen, last_seen, attempts, kind, match_key) "
+                         "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
                          "ON CONFLICT(module, side, record_id) DO UPDATE SET "
                          "message = excluded.message, last_seen = excluded.last_seen, "
-                         "attempts = attempts + 1", (module, side, record_id, message, now, now))
+                         "kind = excluded.kind, match_key = excluded.match_key, "
+                         "attempts = sync_errors.attempts + 1",
+                         (module, side, record_id, message, now, now, kind, match_key))
 
     def clear_error(self, module: str, side: str, record_id: str) -> None:
         with self.store.transaction() as conn:
@@ -163,20 +211,30 @@ class SyncStore:
 
     def keep_apart(self, module: str, side: str, record_id: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO sync_unlinked VALUES (?, ?, ?)",
-                         (module, side, record_id))
+            conn.execute("INSERT INTO sync_unlinked (module, side, record_id) VALUES "
+                         "(?, ?, ?) ON CONFLICT DO NOTHING", (module, side, record_id))
 
     # create intents: written before a create, removed with the pair it produced
 
-    def intents(self, module: str) -> set[tuple[str, str]]:
-        rows = self._conn.execute("SELECT side, record_id FROM sync_intents WHERE module = ?",
-                                  (module,))
-        return {(r[0], r[1]) for r in rows}
+    def intents(self, module: str) -> dict[tuple[Side, str], dict[str, Any]]:
+        """{(source side, source id): {payload, keys, fp, at}} of unfinished creates."""
+        rows = self._conn.execute("SELECT * FROM sync_intents WHERE module = ?", (module,))
+        return {(cast(Side, r["side"]), r["record_id"]): {"payload": json.loads(r["payload"]),
+                                              "keys": json.loads(r["match_keys"]),
+                                              "fp": r["fp"], "at": r["at"]} for r in rows}
 
-    def add_intents(self, module: str, side: str, ids: list[str]) -> None:
+    def add_intents(self, module: str, side: str,
+                    intents: list[tuple[str, dict[str, Any], list[str], str]]) -> None:
+        """Before creates: (source id, payload values, match keys, fingerprint) each."""
+        now = clock.now_iso()
         with self.store.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO sync_intents VALUES (?, ?, ?, ?)",
-                             [(module, side, i, clock.now_iso()) for i in ids])
+            for record_id, payload, keys, fp in intents:
+                conn.execute("INSERT INTO sync_intents (module, side, record_id, at, payload, "
+                             "match_keys, fp) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                             "(module, side, record_id) DO UPDATE SET payload = "
+                             "excluded.payload, match_keys = excluded.match_keys, "
+                             "fp = excluded.fp",
+                             (module, side, record_id, now, _json(payload), _json(keys), fp))
 
     def clear_intent(self, module: str, side: str, record_id: str) -> None:
         with self.store.transaction() as conn:

@@ -12,6 +12,7 @@ from typing import Any
 
 from deskctl.errors import ConfigError
 from deskctl.models.records import ModuleMeta
+from deskctl.models.sync import CRM, Side
 
 MODULES = ("Accounts", "Contacts")  # sync order: a Contact's account link needs Accounts first
 DESK_KIND = {"Accounts": "accounts", "Contacts": "contacts"}
@@ -37,6 +38,9 @@ class FieldPair:
     desk: str
     type: str  # the CRM field's type; "lookup" fields point to Accounts
 
+    def name(self, side: Side) -> str:
+        return self.crm if side == CRM else self.desk
+
 
 @dataclass(frozen=True)
 class ModuleMapping:
@@ -47,6 +51,10 @@ class ModuleMapping:
     @property
     def lookups(self) -> tuple[FieldPair, ...]:
         return tuple(f for f in self.fields if f.type == "lookup")
+
+    def side_field(self, side: Side, canonical_name: str) -> str:
+        """A canonical (CRM) field name as ``side`` calls it."""
+        return next(f.name(side) for f in self.fields if f.crm == canonical_name)
 
 
 def build_mappings(configured: MappingType[str, Any] | None, crm: dict[str, ModuleMeta],
@@ -111,13 +119,13 @@ def _normalise(kind: str, value: Any) -> Any:
     return value
 
 
-def canonical(mapping: ModuleMapping, side: str, data: dict[str, Any],
+def canonical(mapping: ModuleMapping, side: Side, data: dict[str, Any],
               account_crm_id: Any) -> dict[str, Any]:
     """Mapped values keyed by the CRM field name. ``account_crm_id(side, id)`` turns a
     lookup into the linked CRM Account id (or a side-tagged id when not linked)."""
     values = {}
     for pair in mapping.fields:
-        raw = data.get(pair.crm if side == "crm" else pair.desk)
+        raw = data.get(pair.name(side))
         if pair.type == "lookup":
             values[pair.crm] = account_crm_id(side, raw) if raw else None
         else:
@@ -135,13 +143,27 @@ def match_key(module: str, values: dict[str, Any]) -> str | None:
     return str(value).lower() if value else None
 
 
-def to_side(mapping: ModuleMapping, side: str, values: dict[str, Any],
+def intent_keys(module: str, values: dict[str, Any]) -> list[str]:
+    """What finds a record this sync created: its match key and its name, tagged with the
+    canonical field (e.g. 'Email=a@x.example', 'Last_Name=ames'), lower case."""
+    keys = []
+    for name in dict.fromkeys((MATCH_FIELD[module][0], NAME_FIELD[module][0])):
+        value = values.get(name)
+        if value:
+            keys.append(f"{name}={str(value).lower()}")
+    return keys
+
+
+def to_side(mapping: ModuleMapping, side: Side, values: dict[str, Any],
             account_side_id: Any) -> dict[str, Any]:
-    """Canonical values as a write for ``side``; lookups translated by ``account_side_id``."""
+    """Canonical values (all or some fields) as a write for ``side``; lookups translated
+    by ``account_side_id``."""
     data = {}
     for pair in mapping.fields:
-        value = values.get(pair.crm)
+        if pair.crm not in values:
+            continue
+        value = values[pair.crm]
         if pair.type == "lookup" and value is not None:
             value = account_side_id(side, value)
-        data[pair.crm if side == "crm" else pair.desk] = value
+        data[pair.name(side)] = value
     return data

@@ -1,23 +1,25 @@
-"""The pure planner: CRM changes + Desk changes + the status at last sync -> actions.
+"""The pure planner: CRM changes + Desk changes + the pairs' base values -> actions.
 
-A three-way comparison per record pair (vdirsyncer's): a side whose fingerprint moved since
-the last sync changed; a modified-time bump with the same fingerprint is no change. No I/O
-here: the run gathers everything the planner needs first.
+Each pair is merged field by field against its base (sync/merge.py). A record re-read with
+its pair's base values costs nothing: no plan item, no write (echo suppression). State
+actions (link, settle, conflict) record a pair with what it still owes each side *before*
+the writes that pay it, so a run killed anywhere leaves a pair the next run finishes.
+No I/O and no imports from state/: the run gathers everything the planner needs first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from deskctl.state.sync import PairRow
-from deskctl.sync.mapping import match_key
+from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side, other
+from deskctl.sync.mapping import fingerprint, match_key
+from deskctl.sync.merge import Merged, Policy, empty_base, legacy_base, merge
 
-CRM, DESK = "crm", "desk"
+__all__ = ["CRM", "DESK", "Action", "Changes", "Item", "PlanInput", "Policy", "other", "plan"]
 
-
-def other(side: str) -> str:
-    return DESK if side == CRM else CRM
+Kind = Literal["create", "update", "delete", "link", "unlink", "conflict", "problem", "settle"]
+STATE_KINDS = ("link", "unlink", "conflict", "problem", "settle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class Item:
     values: dict[str, Any]
     fp: str
     modified: str
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,52 +42,44 @@ class Changes:
 
 
 @dataclass(frozen=True)
-class Policy:
-    mode: str  # one-way | bidirectional
-    conflict: str  # crm-wins | desk-wins | newest | manual
-    on_delete: str  # unlink | propagate
-
-    @property
-    def two_way(self) -> bool:
-        return self.mode == "bidirectional"
-
-
-@dataclass(frozen=True)
 class PlanInput:
     module: str
     policy: Policy
-    pairs: dict[str, PairRow]  # by CRM id
+    pairs: dict[str, Pair]  # by CRM id: every pair of a changed, deleted or owing record
     crm: Changes
     desk: Changes
-    #: current records of the other side, fetched where a decision needs them
-    current: dict[tuple[str, str], Item] = field(default_factory=dict)
+    #: current records of the other side of pairs made before base values existed
+    current: dict[tuple[Side, str], Item] = field(default_factory=dict)
     #: unpaired records per (side, match key), for matching before creating
-    candidates: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
-    #: unpaired records found for a pending create intent, per (source side, source id)
-    recovered: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
-    unlinked: set[tuple[str, str]] = field(default_factory=set)
-    intents: set[tuple[str, str]] = field(default_factory=set)
-    conflicts: set[str] = field(default_factory=set)  # CRM ids with an open manual conflict
+    candidates: dict[tuple[Side, str], list[Item]] = field(default_factory=dict)
+    #: the record an unfinished create made, per (source side, source id), and its payload
+    recovered: dict[tuple[Side, str], tuple[Item, dict[str, Any]]] = field(default_factory=dict)
+    #: unfinished creates whose record cannot be told apart: never created again
+    unsure: set[tuple[Side, str]] = field(default_factory=set)
+    #: records that may be an unfinished create's: never matched or copied as new ones
+    reserved: set[tuple[Side, str]] = field(default_factory=set)
+    unlinked: set[tuple[Side, str]] = field(default_factory=set)
+    #: open conflicts: CRM id -> {field: (CRM value, Desk value)}
+    conflicts: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """kind: create | update | delete | link | unlink | conflict | problem.
+    """``target`` is the side written (create/update/delete) or the side that keeps its
+    record (unlink). ``values``: a create's record, an update's changed fields. ``pair``:
+    the pair state a link/settle/conflict records before any write."""
 
-    ``target`` is the side written (create/update/delete) or the side that keeps its
-    record (unlink). A link records a new pair as the records are now; updates towards
-    merged values follow it.
-    """
-
-    kind: str
+    kind: Kind
     module: str
-    target: str | None
+    target: Side | None
     crm_id: str | None = None
     desk_id: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
-    other_values: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
-    merge: bool = False  # an update towards merged values of a first link
+    pair: Pair | None = None
+    conflicts: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    closes: bool = False  # a settle that closes the pair's open conflict
+    key: str = ""  # a problem's match key
 
     def source_id(self) -> str | None:
         return self.desk_id if self.target == CRM else self.crm_id
@@ -95,136 +90,162 @@ class Action:
                                 "desk_id": self.desk_id, "reason": self.reason}
         if self.values:
             data["values"] = self.values
+        if self.conflicts:
+            data["fields"] = sorted(self.conflicts)
         return data
 
 
-def _winner(policy: Policy, crm: Item, desk: Item) -> str | None:
-    """Which side wins when both changed differently; None means record a conflict."""
-    if not policy.two_way or policy.conflict == "crm-wins":
-        return CRM
-    if policy.conflict == "desk-wins":
-        return DESK
-    if policy.conflict == "newest":
-        return DESK if desk.modified > crm.modified else CRM
-    return None
+def _held_now(pair: Pair, side: Side, conflicts: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """A side's values when it was not re-read: unchanged since the last sync."""
+    values = {**(pair.base or {}), **pair.held.get(side, {})}
+    for name, (crm_value, desk_value) in conflicts.items():
+        values[name] = crm_value if side == CRM else desk_value
+    return values
 
 
-def _resolve(inp: PlanInput, crm: Item, desk: Item, why: str) -> Action:
-    """Both sides hold different values: the policy's winner overwrites the other side."""
-    winner = _winner(inp.policy, crm, desk)
-    if winner is None:
-        return Action("conflict", inp.module, None, crm.id, desk.id, crm.values, desk.values,
-                      f"{why}; conflict policy is manual")
-    source = crm if winner == CRM else desk
-    rule = inp.policy.conflict if inp.policy.two_way else "one-way"
-    return Action("update", inp.module, other(winner), crm.id, desk.id, source.values,
-                  reason=f"{why}; {winner} wins ({rule})")
+def _reason(merged: Merged, changed: dict[Side, bool], policy: Policy, side: Side) -> str:
+    if merged.winners:
+        names = ", ".join(sorted(merged.winners))
+        rule = policy.conflict if policy.two_way else "one-way"
+        return f"{names} changed on both sides; {merged.winners[next(iter(merged.winners))]} " \
+               f"wins ({rule})"
+    source = other(side)
+    if changed[source]:
+        return f"changed in {source.upper() if source == CRM else 'Desk'}"
+    if not policy.two_way and side == DESK:
+        return "changed in Desk; one-way sync restores the CRM values"
+    return "finishing an earlier run's write"
 
 
-def _plan_pair(inp: PlanInput, pair: PairRow) -> Action | None:
-    policy = inp.policy
-    crm = inp.crm.changed.get(pair.crm_id)
-    desk = inp.desk.changed.get(pair.desk_id)
-    crm_gone = crm is None and pair.crm_id in inp.crm.deleted
-    desk_gone = desk is None and pair.desk_id in inp.desk.deleted
-    crm_changed = crm is not None and crm.fp != pair.crm_fp
-    desk_changed = desk is not None and desk.fp != pair.desk_fp
-    module = inp.module
-
-    if crm_gone and desk_gone:
-        return Action("unlink", module, None, pair.crm_id, pair.desk_id,
-                      reason="deleted on both sides")
-    if crm_gone:
-        if policy.on_delete == "propagate" and not desk_changed:
-            return Action("delete", module, DESK, pair.crm_id, pair.desk_id,
-                          reason="deleted in CRM")
-        if policy.on_delete == "propagate" and policy.two_way and desk is not None:
-            return Action("create", module, CRM, None, pair.desk_id, desk.values,
-                          reason="deleted in CRM but edited in Desk: the edit wins")
-        return Action("unlink", module, DESK, pair.crm_id, pair.desk_id,
-                      reason="deleted in CRM; Desk keeps its record")
-    if desk_gone:
-        if policy.on_delete == "propagate" and not crm_changed and policy.two_way:
-            return Action("delete", module, CRM, pair.crm_id, pair.desk_id,
-                          reason="deleted in Desk")
-        if policy.on_delete == "propagate" and crm is not None and crm_changed:
-            return Action("create", module, DESK, pair.crm_id, None, crm.values,
-                          reason="deleted in Desk but edited in CRM: the edit wins")
-        return Action("unlink", module, CRM, pair.crm_id, pair.desk_id,
-                      reason="deleted in Desk; CRM keeps its record")
-    if pair.crm_id in inp.conflicts:
-        return None  # waits for 'deskctl sync resolve'
-    if crm_changed and desk_changed:
-        assert crm is not None and desk is not None
-        if crm.fp == desk.fp:
-            return Action("link", module, None, crm.id, desk.id, crm.values,
-                          reason="both changed to the same values")
-        return _resolve(inp, crm, desk, "changed on both sides")
-    if crm_changed:
-        assert crm is not None
-        return Action("update", module, DESK, pair.crm_id, pair.desk_id, crm.values,
-                      reason="changed in CRM")
-    if desk_changed:
-        assert desk is not None
-        if policy.two_way:
-            return Action("update", module, CRM, pair.crm_id, pair.desk_id, desk.values,
-                          reason="changed in Desk")
-        master = crm or inp.current.get((CRM, pair.crm_id))
-        if master is not None and master.fp != desk.fp:
-            return Action("update", module, DESK, pair.crm_id, pair.desk_id, master.values,
-                          reason="changed in Desk; one-way sync restores the CRM values")
-    return None
-
-
-def merge(policy: Policy, crm: Item, desk: Item) -> dict[str, Any] | None:
-    """Values for two records linked for the first time: a blank takes the other side's
-    value; fields set differently on both go to the policy's winner (None: manual)."""
-    if not policy.two_way:
-        return dict(crm.values)
-    winner = _winner(policy, crm, desk)
-    merged = {}
-    for name, crm_value in crm.values.items():
-        desk_value = desk.values.get(name)
-        if crm_value is None or desk_value is None or crm_value == desk_value:
-            merged[name] = crm_value if crm_value is not None else desk_value
-        elif winner is None:
-            return None
-        else:
-            merged[name] = crm_value if winner == CRM else desk_value
-    return merged
-
-
-def _first_link(inp: PlanInput, crm: Item, desk: Item, key: str) -> list[Action]:
-    """Link two matched records (state only), then bring each side to the merged values."""
-    module, why = inp.module, f"matched by {key!r}"
-    merged = merge(inp.policy, crm, desk)
-    if merged is None:
-        return [Action("conflict", module, None, crm.id, desk.id, crm.values, desk.values,
-                       f"{why} with different values; conflict policy is manual")]
-    actions = [Action("link", module, None, crm.id, desk.id, crm.values, desk.values, why)]
-    for side, current in ((DESK, desk), (CRM, crm)):
-        if current.values != merged:
-            actions.append(Action("update", module, side, crm.id, desk.id, merged,
-                                  reason=f"{why}; merged values", merge=True))
+def _settle(inp: PlanInput, kind: Kind, crm: Item, desk: Item, merged: Merged,
+            now: dict[Side, dict[str, Any]], why: str, closes: bool = False) -> list[Action]:
+    """Record the merged pair (with what it owes each side), then the owed writes."""
+    held = {side: now[side] for side in merged.writes}
+    pair = Pair(inp.module, crm.id, desk.id, merged.base, held,
+                {CRM: crm.modified, DESK: desk.modified})
+    if merged.conflicts:
+        kind, why = "conflict", f"{why}; {', '.join(sorted(merged.conflicts))} changed " \
+                                "differently on both sides; conflict policy is manual"
+    actions = [Action(kind, inp.module, None, crm.id, desk.id, reason=why, pair=pair,
+                      conflicts=merged.conflicts, closes=closes)]
+    changed = {s: now[s] != merged.base for s in SIDES}
+    for side in (DESK, CRM):
+        if side in merged.writes:
+            actions.append(Action("update", inp.module, side, crm.id, desk.id,
+                                  merged.writes[side],
+                                  reason=why if kind == "link" else
+                                  _reason(merged, changed, inp.policy, side)))
     return actions
 
 
-def _ids(side: str, record_id: str) -> tuple[str | None, str | None]:
+def _plan_pair(inp: PlanInput, pair: Pair) -> list[Action]:
+    policy, module = inp.policy, inp.module
+    items = {CRM: inp.crm.changed.get(pair.crm_id), DESK: inp.desk.changed.get(pair.desk_id)}
+    changes = {CRM: inp.crm, DESK: inp.desk}
+    gone = {s: items[s] is None and pair.id(s) in changes[s].deleted for s in SIDES}
+    open_conflict = inp.conflicts.get(pair.crm_id, {})
+
+    def edited(side: Side) -> bool:
+        item = items[side]
+        if item is None:
+            return False
+        if pair.base is None:
+            return item.fp != pair.legacy_fp.get(side)
+        return item.values != pair.base and item.values != pair.held.get(side)
+
+    if gone[CRM] and gone[DESK]:
+        return [Action("unlink", module, None, pair.crm_id, pair.desk_id,
+                       reason="deleted on both sides")]
+    for dead in SIDES:
+        if not gone[dead]:
+            continue
+        alive = other(dead)
+        label = "CRM" if dead == CRM else "Desk"
+        survivor = items[alive]
+        if policy.on_delete == "propagate" and not edited(alive) and \
+                (policy.two_way or alive == DESK):
+            return [Action("delete", module, alive, pair.crm_id, pair.desk_id,
+                           reason=f"deleted in {label}")]
+        if policy.on_delete == "propagate" and survivor is not None and \
+                (policy.two_way or dead == DESK):
+            recovered = inp.recovered.get((alive, survivor.id))
+            if recovered is not None:
+                return _link_recovered(inp, alive, survivor, *recovered)
+            if (alive, survivor.id) in inp.unsure:
+                return [_unsure(inp, alive, survivor)]
+            return [Action("create", module, dead, *_ids(alive, survivor.id), survivor.values,
+                           reason=f"deleted in {label} but edited in "
+                                  f"{'Desk' if dead == CRM else 'CRM'}: the edit wins")]
+        return [Action("unlink", module, alive, pair.crm_id, pair.desk_id,
+                       reason=f"deleted in {label}; {'Desk' if dead == CRM else 'CRM'} keeps "
+                              "its record")]
+
+    if items[CRM] is None and items[DESK] is None and not pair.owes:
+        return []
+    now: dict[Side, dict[str, Any]] = {}
+    for side in SIDES:
+        item = items[side] or inp.current.get((side, pair.id(side)))
+        if item is not None:
+            now[side] = item.values
+        elif pair.base is not None:
+            now[side] = _held_now(pair, side, open_conflict)
+        else:
+            return []  # a pair from before base values, its counterpart not fetched
+    base = pair.base
+    if base is None:
+        base = legacy_base(now[CRM], now[DESK], fingerprint(now[CRM]) == pair.legacy_fp[CRM],
+                           fingerprint(now[DESK]) == pair.legacy_fp[DESK])
+    modified = {s: items[s].modified if items[s] else pair.modified.get(s, "")  # type: ignore[union-attr]
+                for s in SIDES}
+    merged = merge(policy, base, now, pair.held if pair.base is not None else {}, modified,
+                   frozenset(open_conflict))
+    if not merged.writes and not merged.conflicts and merged.base == pair.base and \
+            not pair.owes and not open_conflict:
+        return []  # an echo of our own write, or a modified-time bump: nothing to do
+    crm = Item(pair.crm_id, now[CRM], "", modified[CRM])
+    desk = Item(pair.desk_id, now[DESK], "", modified[DESK])
+    return _settle(inp, "settle", crm, desk, merged, now, "changed", closes=bool(open_conflict))
+
+
+def _ids(side: Side, record_id: str) -> tuple[str | None, str | None]:
     """(crm_id, desk_id) for a record known on one side only."""
     return (record_id, None) if side == CRM else (None, record_id)
 
 
-def _plan_unpaired(inp: PlanInput, side: str, item: Item, taken: set[tuple[str, str]]
+def _pair_items(side: Side, mine: Item, theirs: Item) -> tuple[Item, Item]:
+    return (mine, theirs) if side == CRM else (theirs, mine)
+
+
+def _link(inp: PlanInput, crm: Item, desk: Item, base: dict[str, Any], why: str) -> list[Action]:
+    now = {CRM: crm.values, DESK: desk.values}
+    merged = merge(inp.policy, base, now, {}, {CRM: crm.modified, DESK: desk.modified})
+    return _settle(inp, "link", crm, desk, merged, now, why)
+
+
+def _link_recovered(inp: PlanInput, side: Side, item: Item, made: Item,
+                    payload: dict[str, Any]) -> list[Action]:
+    """The record an interrupted run created: link it, merging edits made since with the
+    values it was created from as the base."""
+    crm, desk = _pair_items(side, item, made)
+    return _link(inp, crm, desk, {**empty_base(list(item.values)), **payload},
+                 "created by an interrupted run; linked, not created again")
+
+
+def _unsure(inp: PlanInput, side: Side, item: Item) -> Action:
+    return Action("problem", inp.module, side, *_ids(side, item.id),
+                  reason="an interrupted run may have created this record and several "
+                         "records could be it; not created again (link one by hand)")
+
+
+def _plan_unpaired(inp: PlanInput, side: Side, item: Item, taken: set[tuple[Side, str]]
                    ) -> list[Action]:
-    """A record the other side does not know yet: match it, or create it there."""
+    """A record the other side does not know yet: recover, match, or create it there."""
     module, target = inp.module, other(side)
-    recovered = [c for c in inp.recovered.get((side, item.id), [])
-                 if c.fp == item.fp and (target, c.id) not in taken]
-    if (side, item.id) in inp.intents and recovered:
-        match = recovered[0]
-        crm_id, desk_id = (item.id, match.id) if side == CRM else (match.id, item.id)
-        return [Action("link", module, None, crm_id, desk_id, item.values,
-                       reason="created by an interrupted run; linked, not created again")]
+    recovered = inp.recovered.get((side, item.id))
+    if recovered is not None and (target, recovered[0].id) not in taken:
+        return _link_recovered(inp, side, item, *recovered)
+    if (side, item.id) in inp.unsure:
+        return [_unsure(inp, side, item)]
     key = match_key(module, item.values)
     if key is not None:
         mine = [c for c in inp.candidates.get((side, key), []) if (side, c.id) not in taken]
@@ -233,30 +254,33 @@ def _plan_unpaired(inp: PlanInput, side: str, item: Item, taken: set[tuple[str, 
         theirs = [c for c in inp.candidates.get((target, key), [])
                   if (target, c.id) not in taken]
         if len(mine) > 1 or len(theirs) > 1:
-            return [Action("problem", module, side, *_ids(side, item.id),
+            return [Action("problem", module, side, *_ids(side, item.id), key=key,
                            reason=f"ambiguous match: {len(mine)} {side} and {len(theirs)} "
                                   f"{target} records share {key!r}; not merged")]
         if theirs:
-            crm, desk = (item, theirs[0]) if side == CRM else (theirs[0], item)
-            return _first_link(inp, crm, desk, key)
+            crm, desk = _pair_items(side, item, theirs[0])
+            return _link(inp, crm, desk, empty_base(list(item.values)), f"matched by {key!r}")
     return [Action("create", module, target, *_ids(side, item.id), item.values,
                    reason=f"new in {side}")]
 
 
 def plan(inp: PlanInput) -> list[Action]:
-    """Actions for one module, in the order they are applied."""
+    """Actions for one module: state actions first, then writes in the executor's order."""
     actions: list[Action] = []
     by_desk = {p.desk_id: p for p in inp.pairs.values()}
+    taken: set[tuple[Side, str]] = set()
     for pair in inp.pairs.values():
-        action = _plan_pair(inp, pair)
-        if action is not None:
-            actions.append(action)
-    taken: set[tuple[str, str]] = set()
+        planned = _plan_pair(inp, pair)
+        for action in planned:
+            if action.kind == "link" and action.crm_id and action.desk_id:
+                taken |= {(CRM, action.crm_id), (DESK, action.desk_id)}
+        actions += planned
     sides = [(CRM, inp.crm)] + ([(DESK, inp.desk)] if inp.policy.two_way else [])
     for side, changes in sides:
         paired = inp.pairs if side == CRM else by_desk
         for item in changes.changed.values():
-            if item.id in paired or (side, item.id) in inp.unlinked or (side, item.id) in taken:
+            if item.id in paired or (side, item.id) in inp.unlinked or \
+                    (side, item.id) in taken or (side, item.id) in inp.reserved:
                 continue
             planned = _plan_unpaired(inp, side, item, taken)
             for action in planned:
@@ -275,5 +299,6 @@ def summary_key(action: Action) -> str:
 def summarize(actions: list[Action]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for action in actions:
-        counts[summary_key(action)] = counts.get(summary_key(action), 0) + 1
+        if action.kind != "settle":
+            counts[summary_key(action)] = counts.get(summary_key(action), 0) + 1
     return counts

@@ -66,7 +66,7 @@ def assert_converged(home: Path, crm: int, desk: int) -> None:
     assert len(crm_names) == len(set(crm_names)) == crm + desk, "duplicates in CRM"
     assert len(desk_names) == len(set(desk_names)) == crm + desk, "duplicates in Desk"
     assert len(world.store.pairs("Contacts")) == crm + desk
-    assert world.store.intents("Contacts") == set()
+    assert world.store.intents("Contacts") == {}
     assert world.writes(world.run()) == 0
 
 

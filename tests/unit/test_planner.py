@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from deskctl.state.sync import PairRow
+from deskctl.models.sync import Pair
 from deskctl.sync.mapping import fingerprint
 from deskctl.sync.plan import Changes, Item, PlanInput, Policy, plan
 
@@ -23,16 +23,16 @@ def item(record_id: str, email: str = "a@x.example", name: str = "Ann",
 
 
 BASE = item("c1")
-PAIR = PairRow(M, "c1", "d1", BASE.fp, BASE.fp, BASE.modified, BASE.modified)
+PAIR = Pair(M, "c1", "d1", BASE.values, {}, {"crm": BASE.modified, "desk": BASE.modified})
 
 
-def run(policy: Policy = TWO_WAY, *, pairs: tuple[PairRow, ...] = (PAIR,),
+def run(policy: Policy = TWO_WAY, *, pairs: tuple[Pair, ...] = (PAIR,),
         crm: tuple[Item, ...] = (), desk: tuple[Item, ...] = (), crm_deleted: tuple[str, ...] = (),
         desk_deleted: tuple[str, ...] = (), **kwargs: Any) -> list[tuple[Any, ...]]:
     inp = PlanInput(M, policy, {p.crm_id: p for p in pairs},
                     Changes({i.id: i for i in crm}, set(crm_deleted)),
                     Changes({i.id: i for i in desk}, set(desk_deleted)), **kwargs)
-    return [(a.kind, a.target, a.crm_id, a.desk_id) for a in plan(inp)]
+    return [(a.kind, a.target, a.crm_id, a.desk_id) for a in plan(inp) if a.kind != "settle"]
 
 
 def edited(record_id: str, name: str = "Bo", modified: str = "2026-01-02T00:00:00Z") -> Item:
@@ -82,12 +82,33 @@ def test_desk_delete_with_unlink_keeps_the_crm_record() -> None:
     assert run(desk_deleted=("d1",)) == [("unlink", "crm", "c1", "d1")]
 
 
-def test_a_pair_with_an_open_conflict_waits() -> None:
-    assert run(crm=(edited("c1"),), conflicts={"c1"}) == []
+def test_an_open_conflict_stays_while_other_fields_flow() -> None:
+    open_ = {"c1": {"Last_Name": ("Crm", "Desk")}}
+    policy = Policy("bidirectional", "manual", "unlink")
+    crm = item("c1", name="Crm", Phone="+1 9", modified="2026-01-02T00:00:00Z")
+    actions = plan(PlanInput(M, policy, {"c1": PAIR}, Changes({"c1": crm}), Changes(),
+                             conflicts=open_))
+    assert [(a.kind, a.target, a.values) for a in actions] == [
+        ("conflict", None, {}), ("update", "desk", {"Phone": "+1 9"})]
+    assert actions[0].conflicts == {"Last_Name": ("Crm", "Desk")}
+
+
+def test_an_open_conflict_closes_when_both_sides_agree() -> None:
+    open_ = {"c1": {"Last_Name": ("Crm", "Desk")}}
+    policy = Policy("bidirectional", "manual", "unlink")
+    desk = item("d1", name="Crm", modified="2026-01-02T00:00:00Z")
+    [settle] = plan(PlanInput(M, policy, {"c1": PAIR}, Changes(), Changes({"d1": desk}),
+                              conflicts=open_))
+    assert settle.kind == "settle" and settle.closes and not settle.conflicts
+    assert settle.pair is not None and settle.pair.base["Last_Name"] == "Crm"
 
 
 def test_both_changed_to_the_same_values_is_no_conflict() -> None:
-    assert run(crm=(edited("c1"),), desk=(edited("d1"),)) == [("link", None, "c1", "d1")]
+    inp = PlanInput(M, TWO_WAY, {"c1": PAIR}, Changes({"c1": edited("c1")}),
+                    Changes({"d1": edited("d1")}))
+    [settle] = plan(inp)  # only the new base is recorded: nothing to write
+    assert settle.kind == "settle" and settle.pair is not None
+    assert settle.pair.base["Last_Name"] == "Bo" and not settle.pair.held
 
 
 @pytest.mark.parametrize("conflict,expected", [
@@ -181,8 +202,8 @@ def test_ambiguous_match_is_reported_not_merged() -> None:
 def test_an_interrupted_create_is_linked_not_created_again() -> None:
     crm = item("c2", email=None)  # no email: nothing to match by
     made = item("d9", email=None)
-    assert run(crm=(crm,), intents={("crm", "c2")}, recovered={("crm", "c2"): [made]}) == [
-        ("link", None, "c2", "d9")]
+    assert run(crm=(crm,), recovered={("crm", "c2"): (made, made.values)},
+               reserved={("desk", "d9")}, desk=(made,)) == [("link", None, "c2", "d9")]
 
 
 def test_a_record_kept_apart_after_an_unlink_is_not_recreated() -> None:

@@ -58,6 +58,9 @@ class LocalCrm(CrmApi):
             raise NotFound(f"no {kind} record with id {record_id}")
         return record
 
+    def get_many(self, module: str, ids: list[str]) -> list[Record]:
+        return self.db.many(CRM_SCOPE, self._kind(module), ids)
+
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
         return self.db.find(CRM_SCOPE, self._kind(module), field, values)
 
@@ -70,7 +73,8 @@ class LocalCrm(CrmApi):
         if problems:
             return WriteResult(False, error="; ".join(r for _f, r in problems),
                                field=problems[0][0])
-        return WriteResult(True, id=write())
+        record = write()
+        return WriteResult(True, id=record.id, modified_time=record.modified_time)
 
     def create_records(self, module: str, records: list[dict[str, Any]]) -> list[WriteResult]:
         meta = self.module(module)
@@ -80,7 +84,7 @@ class LocalCrm(CrmApi):
                 clean = {k: v for k, v in data.items() if v is not None}
                 results.append(self._result(
                     self._problems(meta, clean, partial=False),
-                    lambda clean=clean: self.db.insert(CRM_SCOPE, meta.api_name, clean).id))
+                    lambda clean=clean: self.db.insert(CRM_SCOPE, meta.api_name, clean)))
         return results
 
     def update_records(self, module: str,
@@ -91,14 +95,14 @@ class LocalCrm(CrmApi):
             for record_id, changes in updates:
                 record = self.db.record(CRM_SCOPE, meta.api_name, record_id)
                 if record is None:
-                    results.append(WriteResult(False, id=record_id,
+                    results.append(WriteResult(False, id=record_id, not_found=True,
                                                error=f"no {meta.api_name} record with id "
                                                      f"{record_id}"))
                     continue
                 merged = {k: v for k, v in {**record.data, **changes}.items() if v is not None}
                 results.append(self._result(
                     self._problems(meta, changes, partial=True),
-                    lambda r=record, m=merged: self.db.replace(CRM_SCOPE, meta.api_name, r, m).id))
+                    lambda r=record, m=merged: self.db.replace(CRM_SCOPE, meta.api_name, r, m)))
         return results
 
     def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
@@ -107,7 +111,7 @@ class LocalCrm(CrmApi):
         with self.db.transaction():
             for record_id in ids:
                 if self.db.record(CRM_SCOPE, kind, record_id) is None:
-                    results.append(WriteResult(False, id=record_id,
+                    results.append(WriteResult(False, id=record_id, not_found=True,
                                                error=f"no {kind} record with id {record_id}"))
                 else:
                     self.db.remove(CRM_SCOPE, kind, record_id)

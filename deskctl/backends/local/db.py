@@ -100,6 +100,18 @@ class SandboxDb(SqliteFile):
                                 (scope, kind, record_id)).fetchone()
         return self._record(row) if row else None
 
+    def many(self, scope: str, kind: str, ids: list[str]) -> list[Record]:
+        """The records of ``ids`` that exist, in no particular order."""
+        found: list[Record] = []
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self.conn.execute(
+                f"SELECT * FROM records WHERE scope = ? AND kind = ? AND id IN "
+                f"({','.join('?' * len(chunk))})", [scope, kind, *chunk])
+            found += [self._record(r) for r in rows]
+        return found
+
     def find(self, scope: str, kind: str, field: str, values: list[str]) -> list[Record]:
         """Records whose JSON ``field`` equals one of ``values`` ignoring case."""
         found: list[Record] = []

@@ -102,6 +102,10 @@ class LocalDesk(DeskApi):
             raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
         return record
 
+    def get_many(self, kind: str, ids: list[str]) -> list[Record]:
+        self.fields(kind)
+        return self.db.many(self.portal_id, kind, ids)
+
     def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
         self.fields(kind)
         return self.db.find(self.portal_id, kind, field, values)

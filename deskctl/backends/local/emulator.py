@@ -169,6 +169,16 @@ class Emulator:
             return Reply(200, {"fields": [self._field_json(f) for f in meta.fields]})
         module = crm.module(parts[0]).api_name
         since = headers.get("if-modified-since")
+        if len(parts) == 1 and method == "GET" and "ids" in query:
+            ids = [i for i in query["ids"].split(",") if i]
+            if len(ids) > 100:
+                raise ValidationError("LIMIT_EXCEEDED: at most 100 ids per call")
+            found = crm.get_many(module, ids)
+            if not found:
+                return Reply(204)
+            return Reply(200, {"data": [self._crm_record(module, r) for r in found],
+                               "info": {"per_page": len(found), "count": len(found),
+                                        "more_records": False}})
         if len(parts) == 1 and method == "GET":
             since_iso = clock.iso(clock.parse_time(since)) if since else None
             rows = [self._crm_record(module, r) for r in crm.list_records(module, since_iso)]
@@ -232,8 +242,15 @@ class Emulator:
         rows = []
         for result in results:
             if result.ok:
+                details = {"id": result.id}
+                if result.modified_time:
+                    details["Modified_Time"] = zoho_crm_time(result.modified_time)
                 rows.append({"code": "SUCCESS", "status": "success", "message": "done",
-                             "details": {"id": result.id}})
+                             "details": details})
+            elif result.not_found:
+                rows.append({"code": "INVALID_DATA", "status": "error",
+                             "message": "the id given seems to be invalid",
+                             "details": {"api_name": "id", "id": result.id}})
             else:
                 rows.append({"code": "INVALID_DATA", "status": "error",
                              "message": result.error, "details": {"api_name": result.field}})
@@ -305,6 +322,13 @@ class Emulator:
         kind = parts[0]
         if kind not in ("contacts", "accounts", "tickets"):
             raise NotFound(f"no route {method} /api/v1{path}")
+        if parts == ["contacts", "contactsByIds"] and method == "GET":
+            ids = [i for i in query.get("ids", "").split(",") if i]
+            if not ids or len(ids) > 20:
+                raise ValidationError("ids: between 1 and 20 contact ids")
+            found = desk.get_many(kind, ids)
+            return Reply(200, {"data": [self._desk_record(kind, r) for r in found]}) \
+                if found else Reply(204)
         if parts[1:] == ["moveToTrash"]:
             for record_id in next(iter(payload.values())):
                 desk.delete_record(kind, record_id)

@@ -161,6 +161,20 @@ class ZohoCrm(CrmApi):
             raise NotFound(f"no {api_name} record with id {record_id}")
         return to_record(body["data"][0])
 
+    def get_many(self, module: str, ids: list[str]) -> list[Record]:
+        """Get Records with `ids`, 100 per call (the write and delete limit; reference/
+        crm-api.md section 2 lists `ids` among Get Records' parameters, and `fields` is
+        mandatory in v8: https://www.zoho.com/crm/developer/docs/api/v8/get-records.html)."""
+        api_name = self.module(module).api_name
+        found: list[Record] = []
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), self.write_batch):
+            body = self.http.request("GET", f"/{api_name}", params={
+                "ids": ",".join(wanted[start:start + self.write_batch]),
+                "fields": self._field_names(api_name)})
+            found += [to_record(raw) for raw in (body or {}).get("data", [])]
+        return found
+
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
         api_name = self.module(module).api_name
         found: list[Record] = []
@@ -219,10 +233,20 @@ class ZohoCrm(CrmApi):
             row: dict[str, Any] = rows[i] if i < len(rows) else {"status": "error"}
             details: dict[str, Any] = row.get("details") or {}
             if row.get("status") == "success":
-                results.append(WriteResult(True, id=str(details.get("id"))))
+                # details carry the written record's Modified_Time (reference/crm-api.md
+                # section 3, sample 201)
+                modified = details.get("Modified_Time")
+                results.append(WriteResult(True, id=str(details.get("id")),
+                                           modified_time=zoho_time(modified) if modified
+                                           else None))
             else:
                 field = details.get("api_name")
+                # an update of a deleted id: INVALID_DATA on the `id` key ("the id given
+                # seems to be invalid", https://www.zoho.com/crm/developer/docs/api/v8/
+                # update-records.html, Possible Errors)
+                gone = row.get("code") == "INVALID_DATA" and field == "id"
                 results.append(WriteResult(False, id=details.get("id"), field=field,
+                                           not_found=gone,
                                            error=f"{row.get('code', 'ERROR')}: "
                                                  f"{row.get('message', 'rejected')}"
                                                  + (f" ({field})" if field else "")))

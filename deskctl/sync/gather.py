@@ -1,0 +1,217 @@
+"""Everything a module's plan needs besides what changed: the pairs it touches, the
+records an unfinished create made, records in error, and match candidates. Every lookup is
+batched (get_many, many-value find): nothing is fetched one record at a time.
+
+Recovery of an unfinished create looks first among what this run already read (a record
+made since the cursor is newer than it), then searches the other side for any match key the
+intent recorded; only records created after the intent and still unpaired can be it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from deskctl import clock
+from deskctl.models.records import Record
+from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side, other
+from deskctl.state.sync import SyncStore
+from deskctl.sync.mapping import MATCH_FIELD, ModuleMapping, fingerprint
+from deskctl.sync.side import SideApi
+
+#: how much earlier than its intent a created record may say it was made (server clocks)
+CREATE_SKEW = timedelta(minutes=5)
+
+
+@dataclass
+class Snapshot:
+    """Raw reads of one module, turned into planner Items later (with the account links of
+    the moment, so Contacts see the Account pairs made earlier in the same run)."""
+
+    module: str
+    records: dict[Side, dict[str, Record]] = field(default_factory=lambda: {CRM: {}, DESK: {}})
+    deleted: dict[Side, set[str]] = field(default_factory=lambda: {CRM: set(), DESK: set()})
+    candidates: dict[Side, list[Record]] = field(default_factory=lambda: {CRM: [], DESK: []})
+    current: dict[tuple[Side, str], Record] = field(default_factory=dict)
+    pairs: dict[str, Pair] = field(default_factory=dict)
+    recovered: dict[tuple[Side, str], tuple[Record, dict[str, Any]]] = field(
+        default_factory=dict)
+    unsure: set[tuple[Side, str]] = field(default_factory=set)
+    reserved: set[tuple[Side, str]] = field(default_factory=set)
+    cursors: dict[str, str] = field(default_factory=dict)
+    gone: set[tuple[Side, str]] = field(default_factory=set)  # errors/intents of deleted records
+    full: set[Side] = field(default_factory=set)  # sides read completely: no search needed
+
+    def paired(self, side: Side) -> set[str]:
+        return {p.id(side) for p in self.pairs.values()}
+
+
+def _keys(mapping: ModuleMapping, side: Side, record: Record) -> set[str]:
+    keys = set()
+    for pair in mapping.fields:
+        value = record.data.get(pair.name(side))
+        if value and pair.type != "lookup":
+            keys.add(f"{pair.crm}={' '.join(str(value).split()).lower()}")
+    return keys
+
+
+class Gatherer:
+    def __init__(self, sync: SyncStore, sides: dict[Side, SideApi], mapping: ModuleMapping,
+                 canonical: Any) -> None:
+        self.sync = sync
+        self.sides = sides
+        self.mapping = mapping
+        self.module = mapping.module
+        self.canonical = canonical  # (side, Record) -> canonical values
+
+    def fetch(self, snap: Snapshot, side: Side, ids: set[str]) -> set[str]:
+        """Bring records not read yet into the snapshot; returns the ids that are gone."""
+        wanted = sorted(i for i in ids if i not in snap.records[side]
+                        and i not in snap.deleted[side])
+        found = {r.id: r for r in self.sides[side].get_many(wanted)}
+        snap.records[side].update(found)
+        return {i for i in ids if i not in snap.records[side]}
+
+    def gather(self, snap: Snapshot) -> None:
+        self._load_pairs(snap)
+        for pair in self.sync.owing(self.module):
+            snap.pairs.setdefault(pair.crm_id, pair)
+        self._retry_errors(snap)
+        self._legacy_counterparts(snap)
+        self._recover(snap)
+        self._load_pairs(snap)  # of the records the steps above brought in
+        self._find_candidates(snap)
+
+    def _load_pairs(self, snap: Snapshot) -> None:
+        for side in SIDES:
+            known = snap.paired(side)
+            touched = (set(snap.records[side]) | snap.deleted[side]) - known
+            for pair in self.sync.pairs_for(self.module, side, touched):
+                snap.pairs[pair.crm_id] = pair
+
+    def _unpaired(self, side: Side, records: list[Record]) -> list[Record]:
+        paired = {p.id(side) for p in self.sync.pairs_for(self.module, side,
+                                                           [r.id for r in records])}
+        return [r for r in records if r.id not in paired]
+
+    def _retry_errors(self, snap: Snapshot) -> None:
+        """Records whose create failed come back in batches; an ambiguous match is looked
+        at again only when one of its records (or a record with its key) changed."""
+        errors = self.sync.errors(self.module)
+        wanted: dict[Side, set[str]] = {CRM: set(), DESK: set()}
+        groups: dict[str, list[tuple[Side, str]]] = {}
+        for error in errors:
+            entry = (error["side"], error["record_id"])
+            if error["kind"] == "ambiguous":
+                groups.setdefault(error["match_key"], []).append(entry)
+            else:
+                wanted[entry[0]].add(entry[1])
+        if groups:
+            read_keys = set()
+            for side in SIDES:
+                match_field = MATCH_FIELD[self.module][0 if side == CRM else 1]
+                read_keys |= {str(r.data.get(match_field, "")).lower()
+                              for r in snap.records[side].values()}
+            for key, members in groups.items():
+                if key in read_keys or any(i in snap.records[s] or i in snap.deleted[s]
+                                           for s, i in members):
+                    for side, record_id in members:
+                        wanted[side].add(record_id)
+        for side in SIDES:
+            snap.gone |= {(side, i) for i in wanted[side] & snap.deleted[side]}
+            paired = {p.id(side) for p in self.sync.pairs_for(self.module, side, wanted[side])}
+            todo = wanted[side] - paired  # a failed update is owed by its pair: no read
+            snap.gone |= {(side, i) for i in self.fetch(snap, side, todo)}
+
+    def _legacy_counterparts(self, snap: Snapshot) -> None:
+        """Pairs from before base values need both sides once, to set their base."""
+        wanted: dict[Side, set[str]] = {CRM: set(), DESK: set()}
+        for pair in snap.pairs.values():
+            if pair.base is None:
+                for side in SIDES:
+                    if pair.id(other(side)) in snap.records[other(side)]:
+                        wanted[side].add(pair.id(side))
+        for side in SIDES:
+            self.fetch(snap, side, wanted[side])
+            for record_id in wanted[side]:
+                if record_id in snap.records[side]:
+                    snap.current[(side, record_id)] = snap.records[side][record_id]
+
+    def _recover(self, snap: Snapshot) -> None:
+        intents = self.sync.intents(self.module)
+        if not intents:
+            return
+        for side in SIDES:
+            ids = {i for s, i in intents if s == side}
+            snap.gone |= {(side, i) for i in self.fetch(snap, side, ids)}
+        open_: dict[tuple[Side, str], tuple[dict[str, Any], set[str]]] = {}
+        for (side, record_id), intent in intents.items():
+            source = snap.records[side].get(record_id)
+            if source is None:
+                continue
+            keys = set(intent["keys"]) | _keys(self.mapping, side, source)
+            open_[(side, record_id)] = (intent, keys)
+        paired = {s: snap.paired(s) for s in SIDES}
+        found: dict[tuple[Side, str], list[Record]] = {}
+        for (side, record_id), (intent, keys) in open_.items():
+            target = other(side)
+            found[(side, record_id)] = self._made(snap.records[target].values(), target,
+                                                  intent, keys, paired[target])
+        missing = [k for k, v in found.items() if not v]
+        by_side: dict[Side, dict[str, set[str]]] = {CRM: {}, DESK: {}}
+        for side, record_id in missing:
+            for key in open_[(side, record_id)][1]:
+                name, _, value = key.partition("=")
+                by_side[other(side)].setdefault(name, set()).add(value)
+        searched: dict[Side, list[Record]] = {CRM: [], DESK: []}
+        for target, fields in by_side.items():
+            for name, values in fields.items():
+                searched[target] += self._unpaired(target, self.sides[target].find(
+                    self.mapping.side_field(target, name), sorted(values)))
+        for side, record_id in missing:
+            intent, keys = open_[(side, record_id)]
+            target = other(side)
+            found[(side, record_id)] = self._made(searched[target], target, intent, keys,
+                                                  paired[target])
+        for (side, record_id), made in found.items():
+            intent = open_[(side, record_id)][0]
+            exact = [r for r in made
+                     if fingerprint(self.canonical(other(side), r)) == intent["fp"]]
+            choice = made if len(made) == 1 else exact
+            if len(choice) == 1:
+                snap.records[other(side)].setdefault(choice[0].id, choice[0])
+                snap.recovered[(side, record_id)] = (choice[0], intent["payload"])
+                snap.reserved.add((other(side), choice[0].id))
+            elif made:
+                snap.unsure.add((side, record_id))
+                snap.reserved |= {(other(side), r.id) for r in made}
+
+    def _made(self, records: Any, target: Side, intent: dict[str, Any], keys: set[str],
+              paired: set[str]) -> list[Record]:
+        """Unpaired records of ``target`` created since the intent that share a key."""
+        since = clock.iso(clock.parse_time(intent["at"]) - CREATE_SKEW)
+        unique: dict[str, Record] = {}
+        for record in records:
+            if record.id in paired or (record.created_time and record.created_time < since):
+                continue
+            if _keys(self.mapping, target, record) & keys:
+                unique[record.id] = record
+        return list(unique.values())
+
+    def _find_candidates(self, snap: Snapshot) -> None:
+        """Unpaired records on either side sharing a match key with an unpaired change."""
+        paired = {s: snap.paired(s) for s in SIDES}
+        fields = {CRM: MATCH_FIELD[self.module][0], DESK: MATCH_FIELD[self.module][1]}
+        keys: set[str] = set()
+        for side in SIDES:
+            for record in snap.records[side].values():
+                value = record.data.get(fields[side])
+                if record.id not in paired[side] and value:
+                    keys.add(str(value).lower())
+        for side in SIDES:
+            # a side read in full already holds every candidate
+            found = self.sides[side].find(fields[side], sorted(keys)) \
+                if keys and side not in snap.full else []
+            snap.candidates[side] = self._unpaired(side, [r for r in found
+                                                          if r.id not in paired[side]])
