@@ -10,7 +10,7 @@ Unsupported). Services use only this module, never a concrete backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from deskctl.models.people import Agent, CrmUser, Portal
@@ -136,8 +136,19 @@ class DeskApi(ABC):
     def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]: ...
 
     @abstractmethod
-    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
-        """Everything that happened on a ticket, oldest first."""
+    def ticket_events(self, ticket_id: str,
+                      kinds: Collection[str] | None = None) -> list[TicketEvent]:
+        """What happened on a ticket, oldest first: every kind, or only ``kinds`` (then a
+        backend skips reading the others). History entries carry ``action`` and
+        ``changes`` {field: [old, new]}; ratings ``rating`` (good|okay|bad) and
+        ``feedback``."""
+
+    def ratings(self) -> list[TicketEvent]:
+        """Customers' ratings of the portal's tickets, oldest first (one read where the
+        backend can; this default reads ticket by ticket)."""
+        found = [e for ticket in self.list_records("tickets")
+                 for e in self.ticket_events(ticket.id, ("rating",))]
+        return sorted(found, key=lambda e: e.created_time)
 
     @abstractmethod
     def add_ticket_event(self, ticket_id: str, kind: str, author: str,

@@ -47,6 +47,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "ticket list": ("deskctl ticket list --view overdue --sort deal-amount --limit 20",
                     f"deskctl ticket list --module Contacts --record {CRM_ID}"),
     "ticket show": (f"deskctl ticket show {TICKET}", f"deskctl ticket show {TICKET} -o json"),
+    "ticket history": (f"deskctl ticket history {TICKET}",
+                       f"deskctl ticket history {TICKET} -o json"),
     "ticket create": (
         f"deskctl ticket create --module Contacts --record {CRM_ID} \\\n"
         "    --subject \"Invoice question\"",

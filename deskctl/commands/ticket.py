@@ -81,6 +81,16 @@ def show(app: App, ticket_id: str) -> None:
     output.render(data, app.output)
 
 
+@ticket_group.command("history")
+@click.argument("ticket_id", metavar="ID")
+@pass_app
+def history(app: App, ticket_id: str) -> None:
+    """A ticket's history: who changed which field when (oldest first)."""
+    rows = _service(app).history(ticket_id)
+    output.render(rows, app.output, ["time", "event", "by", "field", "old", "new"],
+                  empty="No history.")
+
+
 @ticket_group.command("create")
 @click.option("--module", required=True, metavar="MODULE", shell_complete=modules,
               help="The CRM module of the record the ticket is about (e.g. Contacts).")

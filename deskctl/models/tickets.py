@@ -3,12 +3,15 @@ ratings and history entries, all as one event type in time order."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 EVENT_KINDS = ("reply", "forward", "customer-reply", "comment", "customer-comment",
                "attachment", "rating", "history")
 RATINGS = ("good", "okay", "bad")
+CONVERSATION = ("reply", "forward", "customer-reply", "comment", "customer-comment",
+                "attachment")
 #: the ticket field holding linked CRM deal ids (comma-separated); on Zoho a custom field
 DEAL_LINK_FIELD = "cf_deal_ids"
 
@@ -25,3 +28,37 @@ class TicketEvent:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "ticket_id": self.ticket_id, "kind": self.kind,
                 "author": self.author, "created_time": self.created_time, **self.data}
+
+
+def wanted(kind: str, kinds: Collection[str] | None) -> bool:
+    """Whether an event kind was asked for (None: every kind)."""
+    return kinds is None or kind in kinds
+
+
+def is_escalation(event: TicketEvent) -> bool:
+    """A history entry that escalated the ticket: Zoho's TicketEscalated event, the
+    "Is Escalated" flag turned on, or the status set to Escalated (the sandbox's way)."""
+    if event.kind != "history":
+        return False
+    if event.data.get("action") == "TicketEscalated":
+        return True
+    changes = event.data.get("changes") or {}
+    status = (changes.get("status") or [None, None])[1]
+    flag = (changes.get("isEscalated") or [None, None])[1]
+    return status == "Escalated" or flag in (True, "true")
+
+
+def history_rows(events: list[TicketEvent]) -> list[dict[str, Any]]:
+    """History entries as rows: one per changed field (an entry without changes: one row)."""
+    rows = []
+    for event in events:
+        if event.kind != "history":
+            continue
+        base = {"time": event.created_time, "event": event.data.get("action"),
+                "by": event.author}
+        changes = event.data.get("changes") or {}
+        if not changes:
+            rows.append({**base, "field": None, "old": None, "new": None})
+        for name, (old, new) in changes.items():
+            rows.append({**base, "field": name, "old": old, "new": new})
+    return rows

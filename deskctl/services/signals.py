@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.models.integration import SIGNAL_KINDS
 from deskctl.models.records import Record
-from deskctl.models.tickets import TicketEvent
+from deskctl.models.tickets import TicketEvent, is_escalation
 from deskctl.services.ticket_queue import TicketQueue
 
 if TYPE_CHECKING:
@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 EVENT_SIGNALS = {"customer-reply": "new-reply", "customer-comment": "new-comment",
                  "rating": "new-rating"}
+
+
+def kinds_of(signals: set[str]) -> set[str]:
+    """The ticket event kinds the enabled signals are made of (the rest is not read)."""
+    kinds = {k for k, s in EVENT_SIGNALS.items() if s in signals}
+    return kinds | ({"history"} if "ticket-escalated" in signals else set())
 OPEN_STAGES_EXCLUDE = ("Closed Won", "Closed Lost")
 
 
@@ -68,11 +74,9 @@ class SignalService:
                 detail = event.data.get("rating") or str(event.data.get("content", ""))[:120]
                 found.append(signal(EVENT_SIGNALS[event.kind], f"{event.kind}:{event.id}",
                                     event.created_time, detail))
-            elif event.kind == "history":
-                changes = event.data.get("changes", {})
-                if changes.get("status", [None, None])[1] == "Escalated":
-                    found.append(signal("ticket-escalated", f"escalated:{event.id}",
-                                        event.created_time, "status is Escalated"))
+            elif is_escalation(event):
+                found.append(signal("ticket-escalated", f"escalated:{event.id}",
+                                    event.created_time, f"escalated by {event.author}"))
         due = ticket.data.get("dueDate")
         if due and due < now and ticket.data.get("status") != "Closed":
             found.append(signal("ticket-overdue", f"overdue:{ticket.id}:{due}", due,
@@ -88,12 +92,18 @@ class SignalService:
         contacts = self.tickets.contacts
         now = clock.now_iso()
         found: list[dict[str, Any]] = []
+        desk = self.tickets.desk
+        ratings: dict[str, list[TicketEvent]] = {}
+        if "rating" in kinds_of(enabled):
+            for rating in desk.ratings():  # one read for the portal, not one per ticket
+                ratings.setdefault(rating.ticket_id, []).append(rating)
         for ticket in self.tickets.tickets(module, record_id):
             contact = contacts.get(ticket.data.get("contactId", ""))
             person = people.get((contact.data.get("email") or "").lower()) if contact else None
             if person is None:
                 continue  # not a lead, contact or prospect of this CRM
-            events = self.tickets.desk.ticket_events(ticket.id)
+            events = desk.ticket_events(ticket.id, kinds_of(enabled) - {"rating"}) \
+                + ratings.get(ticket.id, [])
             found += [s for s in self._signals_of(ticket, events, person, now)
                       if s["kind"] in enabled and (since_iso is None or s["time"] >= since_iso)]
         found.sort(key=lambda s: (s["time"], s["id"]))

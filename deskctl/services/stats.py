@@ -46,8 +46,10 @@ class StatsService:
         now = clock.now_iso()
         first_responses, resolutions, ratings = [], [], []
         counts = dict.fromkeys(RATINGS, 0)
+        # one read of the portal's ratings; a ticket's latest rating counts
+        latest = {e.ticket_id: e for e in service.desk.ratings()} if self.has_ratings else {}
         for ticket in tickets:
-            events = service.desk.ticket_events(ticket.id)
+            events = service.desk.ticket_events(ticket.id, AGENT_ANSWERS)
             answer = next((e for e in events if e.kind in AGENT_ANSWERS), None)
             if answer is not None:
                 first_responses.append(seconds_between(ticket.created_time,
@@ -55,7 +57,7 @@ class StatsService:
             if ticket.data.get("status") == "Closed" and ticket.data.get("closedTime"):
                 resolutions.append(seconds_between(ticket.created_time,
                                                    ticket.data["closedTime"]))
-            rating = next((e for e in reversed(events) if e.kind == "rating"), None)
+            rating = latest.get(ticket.id)
             if rating is not None:
                 counts[rating.data["rating"]] += 1
                 ratings.append({"ticket": ticket.id, "number": ticket.data.get("ticketNumber"),

@@ -10,11 +10,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import NotFound, RuleViolation, UsageError, ValidationError
+from deskctl.errors import NotFound, RuleViolation, Unsupported, UsageError, ValidationError
 from deskctl.models.people import Agent, CrmUser
 from deskctl.models.permissions import NO_DESK, check
 from deskctl.models.records import Record
-from deskctl.models.tickets import DEAL_LINK_FIELD
+from deskctl.models.tickets import DEAL_LINK_FIELD, history_rows
 from deskctl.services.access import integration
 from deskctl.services.relations import TicketRelations, deal_ids
 from deskctl.state.sync import SyncStore
@@ -172,3 +172,11 @@ class TicketQueue:
                 "deals": [d for d in (self._deal(i) for i in deal_ids(ticket)) if d],
                 "conversation": [e.to_dict() for e in events if e.kind != "history"],
                 "history": [e.to_dict() for e in events if e.kind == "history"]}
+
+    def history(self, ticket_id: str) -> list[dict[str, Any]]:
+        """A ticket's field history, oldest first: one row per changed field."""
+        self.allow("view")
+        if "ticket-history" not in self.backend.capabilities:
+            raise Unsupported(f"the {self.backend.name} backend cannot read ticket history")
+        self.ticket(ticket_id)
+        return history_rows(self.desk.ticket_events(ticket_id, ("history",)))

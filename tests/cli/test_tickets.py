@@ -292,3 +292,23 @@ def test_stats_against_hand_computed_values(world: World) -> None:
 def test_module_without_record_is_a_usage_error(world: World) -> None:
     result = world.run("ticket", "list", "--module", "Contacts")
     assert result.exit_code == 2 and "--module needs --record" in result.stderr
+
+
+def test_ticket_history_lists_who_changed_what_when(world: World) -> None:
+    ticket = world.ticket("Printer", priority="Low")
+    world.at("2026-03-02T10:00:00Z", "ticket", "update", ticket, "priority=High",
+             "status=Escalated")
+    world.at("2026-03-02T11:00:00Z", "ticket", "close", ticket)
+    rows = world.ok("ticket", "history", ticket)
+    assert [(r["time"], r["event"], r["field"], r["old"], r["new"]) for r in rows] == [
+        (T0, "created", "status", None, "Open"), (T0, "created", "priority", None, "Low"),
+        (T0, "created", "subject", None, "Printer"),
+        ("2026-03-02T10:00:00Z", "updated", "status", "Open", "Escalated"),
+        ("2026-03-02T10:00:00Z", "updated", "priority", "Low", "High"),
+        ("2026-03-02T11:00:00Z", "updated", "status", "Escalated", "Closed")]
+    table = world.run("ticket", "history", ticket)
+    assert "Escalated" in table.stdout and "FIELD" in table.stdout.upper()
+    missing = world.run("ticket", "history", "206833000000999999")
+    assert missing.exit_code == 1 and "no Desk ticket" in missing.stderr
+    outsider = world.run("--as", "priya@acme.example", "ticket", "history", ticket)
+    assert outsider.exit_code == 6  # viewing tickets needs an active Desk account

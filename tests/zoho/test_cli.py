@@ -79,12 +79,74 @@ def test_verbose_logs_requests_without_secrets(run, fake: FakeZoho, zoho_credent
         assert secret not in result.stderr + result.stdout
 
 
-def test_stats_say_ratings_are_unavailable_on_zoho(run, fake: FakeZoho,
-                                                    zoho_credentials) -> None:
+def test_ratings_history_and_escalations_read_as_on_the_local_backend(
+        run, fake: FakeZoho, zoho_credentials) -> None:
+    """stats, signals and ticket history on zoho (customerHappiness and History over the
+    emulator) say what the local backend says about the same sandbox."""
+    assert run("--backend", "zoho", "portal", "connect", "acme-support").exit_code == 0
+    portal = next(p for p in fake.sandbox.all_portals() if p.name == "acme-support").id
+    desk = fake.sandbox.desk(portal)
+    fake.sandbox.crm.create_records("Contacts", [{"Last_Name": "Kim", "Email": "kim@x.example"}])
+    contact = desk.create_record("contacts", {"lastName": "Kim", "email": "kim@x.example"})
+    department = desk.departments()[0]["id"]
+    tickets = [desk.create_record("tickets", {"subject": f"T{i}", "contactId": contact.id,
+                                              "departmentId": department})
+               for i in range(3)]
+    desk.add_ticket_event(tickets[0].id, "rating", "kim@x.example", {"rating": "good"})
+    desk.add_ticket_event(tickets[1].id, "rating", "kim@x.example", {"rating": "bad"})
+    desk.add_ticket_event(tickets[1].id, "rating", "kim@x.example", {"rating": "okay"})
+    desk.update_record("tickets", tickets[2].id, {"status": "Escalated", "priority": "High"})
+    desk.update_record("tickets", tickets[2].id, {"status": "Open"})
+    local = {"DESKCTL_BACKEND": "local", "DESKCTL_LOCAL_PATH": str(fake.sandbox.db.path)}
+
+    def both(*args: str) -> tuple:
+        on_zoho = run("--backend", "zoho", *args, "-o", "json")
+        on_local = run(*args, "-o", "json", env=local)
+        assert on_zoho.exit_code == on_local.exit_code == 0, (on_zoho.stderr, on_local.stderr)
+        return on_zoho.json(), on_local.json()
+
+    stats, expected = both("stats")
+    assert stats["ratings"] == {"good": 1, "okay": 1, "bad": 0}  # a ticket's latest counts
+    assert stats == expected
+    signals, expected = both("signals", "list")
+    kinds = sorted(s["kind"] for s in signals)
+    assert kinds == ["new-rating"] * 3 + ["new-ticket"] * 3 + ["ticket-escalated"]
+    assert [{**s, "id": None} for s in signals] == [{**s, "id": None} for s in expected]
+    history, expected = both("ticket", "history", tickets[2].id)
+    changed = [(r["event"], r["field"], r["old"], r["new"]) for r in history]
+    assert ("updated", "status", "Escalated", "Open") in changed
+    assert ("updated", "isEscalated", False, True) in changed  # Zoho's flag, from the emulator
+    assert [r for r in history if r["field"] != "isEscalated"] == expected
+    assert fake.count("GET", "/api/v1/customerHappiness") == 2  # one read per command
+
+
+def test_zoho_escalation_events_become_signals(run, fake: FakeZoho, zoho_credentials) -> None:
+    import json
+
     run("--backend", "zoho", "portal", "connect", "acme-support")
-    stats = run("--backend", "zoho", "stats", "-o", "json")
-    assert stats.exit_code == 0, stats.stderr
-    assert stats.json()["ratings"] is None
+    portal = next(p for p in fake.sandbox.all_portals() if p.name == "acme-support").id
+    desk = fake.sandbox.desk(portal)
+    assert fake.sandbox.crm.create_records("Leads", [{"Last_Name": "Lee", "Company": "Co",
+                                                   "Email": "lee@x.example"}])[0].ok
+    contact = desk.create_record("contacts", {"lastName": "Lee", "email": "lee@x.example"})
+    ticket = desk.create_record("tickets", {"subject": "S", "contactId": contact.id,
+                                            "departmentId": desk.departments()[0]["id"]})
+    # Zoho's own event (help.zoho.com "Events supported in the Get Ticket History API")
+    from datetime import datetime, timedelta, timezone
+
+    when = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
+    escalated = {"eventName": "TicketEscalated",
+                 "eventTime": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                 "actor": {"id": "1", "name": "SLA", "type": "SLA"}, "source": None,
+                 "eventInfo": []}
+    fake.fail_next("GET", f"/api/v1/tickets/{ticket.id}/History",
+                   (200, {"Content-Type": "application/json"},
+                    json.dumps({"data": [escalated]}).encode()))
+    found = run("--backend", "zoho", "signals", "list", "-o", "json").json()
+    escalation = [s for s in found if s["kind"] == "ticket-escalated"]
+    assert len(escalation) == 1
+    assert escalation[0]["time"] == when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert escalation[0]["detail"] == "escalated by SLA"
 
 
 def test_as_names_the_credentials_owner_or_fails(run, fake: FakeZoho, zoho_credentials) -> None:

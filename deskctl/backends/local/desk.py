@@ -4,7 +4,7 @@ with their threads, comments, attachments, ratings and history."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from deskctl import clock
@@ -14,9 +14,14 @@ from deskctl.backends.local.db import SandboxDb
 from deskctl.errors import NotFound, RuleViolation, ValidationError
 from deskctl.models.people import ROLES, Agent
 from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
-from deskctl.models.tickets import EVENT_KINDS, RATINGS, TicketEvent
+from deskctl.models.tickets import EVENT_KINDS, RATINGS, TicketEvent, wanted
 
 HISTORY_FIELDS = ("status", "priority", "assigneeId", "dueDate", "subject")
+
+
+def _event(row: Any) -> TicketEvent:
+    return TicketEvent(row["id"], row["ticket_id"], row["kind"], row["author"],
+                       row["created_time"], json.loads(row["data"]))
 
 
 class LocalDesk(DeskApi):
@@ -163,12 +168,19 @@ class LocalDesk(DeskApi):
 
     # ticket activity
 
-    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
+    def ticket_events(self, ticket_id: str,
+                      kinds: Collection[str] | None = None) -> list[TicketEvent]:
         self.get_record("tickets", ticket_id)
         rows = self.db.conn.execute("SELECT * FROM ticket_events WHERE ticket_id = ? "
                                     "ORDER BY seq", (ticket_id,)).fetchall()
-        return [TicketEvent(r["id"], r["ticket_id"], r["kind"], r["author"],
-                            r["created_time"], json.loads(r["data"])) for r in rows]
+        return [_event(r) for r in rows if wanted(r["kind"], kinds)]
+
+    def ratings(self) -> list[TicketEvent]:
+        rows = self.db.conn.execute(
+            "SELECT e.* FROM ticket_events e JOIN records r ON r.scope = ? AND "
+            "r.kind = 'tickets' AND r.id = e.ticket_id WHERE e.kind = 'rating' ORDER BY e.seq",
+            (self.portal_id,)).fetchall()
+        return [_event(r) for r in rows]
 
     def _insert_event(self, ticket_id: str, kind: str, author: str,
                       data: dict[str, Any]) -> TicketEvent:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from deskctl import clock
-from deskctl.backends.local import LocalBackend
+from deskctl.backends.local import LocalBackend, activity
 from deskctl.backends.local.crm import CRM_SCOPE
 from deskctl.errors import DeskctlError, NotFound, ValidationError
 from deskctl.models.records import FieldMeta, Record
@@ -319,6 +319,9 @@ class Emulator:
         if parts == ["departments"]:
             return self._window([{"id": d["id"], "name": d["name"], "isEnabled": True}
                                  for d in desk.departments()], query, False)
+        if parts == ["customerHappiness"] and method == "GET":
+            rows = activity.happiness(desk, query)
+            return Reply(200, {"data": rows}) if rows else Reply(204)
         kind = parts[0]
         if kind not in ("contacts", "accounts", "tickets"):
             raise NotFound(f"no route {method} /api/v1{path}")
@@ -368,6 +371,9 @@ class Emulator:
     def _ticket_activity(self, desk: Any, method: str, parts: list[str],
                          query: dict[str, str], payload: Any) -> Reply:
         ticket_id, what = parts[1], parts[2] if len(parts) > 2 else ""
+        if what == "History" and method == "GET":
+            rows = activity.history(desk, ticket_id, query)
+            return Reply(200, {"data": rows}) if rows else Reply(204)
         if what == "threads" and method == "GET":
             rows = [{"id": e.id, "direction": "in" if e.kind == "customer-reply" else "out",
                      "isForward": e.kind == "forward", "fromEmailAddress": e.author,

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 class ZohoBackend(Backend):
     name = "zoho"
-    capabilities: frozenset[str] = frozenset()  # none of these has a public API
+    # ratings: GET /customerHappiness; ticket history: GET /tickets/{id}/History
+    # (DeskAPIDocument); the other capabilities have no public API
+    capabilities: frozenset[str] = frozenset({"ratings", "ticket-history"})
 
     def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
         self.settings = settings

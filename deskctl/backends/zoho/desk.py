@@ -7,7 +7,7 @@ Lists page with from/limit (1-based; searches 0-based); 204 means empty; `from` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.desk_fields import DESK_KINDS_META
+from deskctl.backends.zoho.activity import read_history, read_ratings
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
 from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
-from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent
+from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent, wanted
 
 if TYPE_CHECKING:
     from deskctl.backends.zoho.http import ZohoHttp
@@ -221,28 +222,40 @@ class ZohoDesk(DeskApi):
 
     # ticket activity
 
-    def ticket_events(self, ticket_id: str) -> list[TicketEvent]:
+    def ticket_events(self, ticket_id: str,
+                      kinds: Collection[str] | None = None) -> list[TicketEvent]:
         events = []
-        for raw in self._pages(f"/tickets/{ticket_id}/threads", 200, {})[0]:
-            if raw.get("direction") == "in":
-                kind = "customer-reply"
-            else:
-                kind = "forward" if raw.get("isForward") else "reply"
-            events.append(TicketEvent(str(raw["id"]), ticket_id, kind,
-                                      str(raw.get("fromEmailAddress") or ""),
-                                      desk_time(raw.get("createdTime")),
-                                      {"content": raw.get("summary") or raw.get("content"),
-                                       "to": [t for t in str(raw.get("to") or "").split(",")
-                                              if t]}))
-        for raw in self._pages(f"/tickets/{ticket_id}/comments", 100, {})[0]:
-            commenter = raw.get("commenter") or {}
-            kind = "comment" if commenter.get("type", "AGENT") == "AGENT" else "customer-comment"
-            events.append(TicketEvent(str(raw["id"]), ticket_id, kind,
-                                      str(commenter.get("email") or commenter.get("name", "")),
-                                      desk_time(raw.get("commentedTime")),
-                                      {"content": raw.get("content"),
-                                       "public": raw.get("isPublic", True)}))
-        return sorted(events, key=lambda e: e.created_time)
+        if any(wanted(k, kinds) for k in ("reply", "forward", "customer-reply")):
+            for raw in self._pages(f"/tickets/{ticket_id}/threads", 200, {})[0]:
+                if raw.get("direction") == "in":
+                    kind = "customer-reply"
+                else:
+                    kind = "forward" if raw.get("isForward") else "reply"
+                events.append(TicketEvent(
+                    str(raw["id"]), ticket_id, kind, str(raw.get("fromEmailAddress") or ""),
+                    desk_time(raw.get("createdTime")),
+                    {"content": raw.get("summary") or raw.get("content"),
+                     "to": [t for t in str(raw.get("to") or "").split(",") if t]}))
+        if wanted("comment", kinds) or wanted("customer-comment", kinds):
+            for raw in self._pages(f"/tickets/{ticket_id}/comments", 100, {})[0]:
+                commenter = raw.get("commenter") or {}
+                kind = "comment" if commenter.get("type", "AGENT") == "AGENT" \
+                    else "customer-comment"
+                events.append(TicketEvent(
+                    str(raw["id"]), ticket_id, kind,
+                    str(commenter.get("email") or commenter.get("name", "")),
+                    desk_time(raw.get("commentedTime")),
+                    {"content": raw.get("content"), "public": raw.get("isPublic", True)}))
+        if wanted("rating", kinds):
+            events += read_ratings(self.http, ticket_id)
+        if wanted("history", kinds):
+            events += read_history(self.http, ticket_id)
+        return sorted((e for e in events if wanted(e.kind, kinds)),
+                      key=lambda e: e.created_time)
+
+    def ratings(self) -> list[TicketEvent]:
+        """One paged read of every department's ratings (not a call per ticket)."""
+        return sorted(read_ratings(self.http), key=lambda e: e.created_time)
 
     def add_ticket_event(self, ticket_id: str, kind: str, author: str,
                          data: dict[str, Any]) -> TicketEvent:
