@@ -54,7 +54,9 @@ class App:
     def state(self) -> StateStore:
         from deskctl.state import StateStore
 
-        return StateStore(self.config.state_path)
+        store = StateStore(self.config.state_path)
+        store.lock_timeout = self.config.lock_timeout
+        return store
 
     @cached_property
     def credentials(self) -> CredentialStore:

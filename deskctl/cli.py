@@ -20,7 +20,8 @@ FORMATS = ["table", "json", "yaml"]
 EPILOG = """\b
 Exit codes: 0 success, 1 failure (bad value, not found, backend error), 2 usage error,
 3 sync finished with record errors or open conflicts, 4 lock held,
-5 authentication or credentials problem, 6 permission denied.
+5 authentication or credentials problem, 6 permission denied,
+7 Zoho's daily API limit or the run's --max-calls budget reached.
 
 \b
 Examples:
@@ -114,11 +115,13 @@ def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 @click.option("--as", "acting_user", metavar="EMAIL", shell_complete=users,
               help="Acting CRM user on the local backend (default: the sandbox owner).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait this long for the run lock when changing state (default: config, 0).")
 @click.version_option(__version__, "--version", prog_name="deskctl")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, profile: str | None, backend: str | None,
         output_flag: str | None, quiet: bool, verbose: int, debug: bool,
-        acting_user: str | None) -> None:
+        acting_user: str | None, lock_timeout: float | None) -> None:
     """Administer and sync the Zoho CRM / Zoho Desk integration.
 
     Link a Desk portal, invite CRM users to Desk, keep Accounts and Contacts in sync,
@@ -129,7 +132,7 @@ def cli(ctx: click.Context, config_file: str | None, profile: str | None, backen
 
     app = ctx.ensure_object(App)
     app.config_file, app.profile, app.output_flag = config_file, profile, output_flag
-    app.flags = {"backend": backend, "user": acting_user}
+    app.flags = {"backend": backend, "user": acting_user, "lock_timeout": lock_timeout}
     app.quiet, app.verbose, app.debug = quiet, verbose, debug
     output.set_quiet(quiet)
     output.log_to_stderr(verbose + (2 if debug else 0))

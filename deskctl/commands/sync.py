@@ -63,23 +63,38 @@ def _summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _max_delete(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Parsed before anything runs, so a bad value never starts a sync."""
+    from deskctl.errors import UsageError
+    from deskctl.sync.guards import parse_max_delete
+
+    try:
+        parse_max_delete(value)
+    except UsageError as exc:
+        raise click.BadParameter(exc.message.removeprefix("--max-delete ")) from None
+    return value
+
+
 @sync_group.command("run")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing, not even state.")
 @click.option("--module", "modules", multiple=True, type=click.Choice(["Accounts", "Contacts"]),
               help="Only this module (repeatable; default both).")
 @click.option("--full", is_flag=True, help="Read everything, not only what changed.")
 @click.option("--max-delete", default="10%", show_default=True, metavar="N|P%",
-              help="Abort before deleting more than this many synced records.")
-@click.option("--force", is_flag=True, help="Delete past --max-delete.")
+              callback=_max_delete,
+              help="Abort before deleting more than this many (or this share) of a module's "
+                   "synced records.")
+@click.option("--force", is_flag=True, help="Delete past --max-delete (admin only, like every "
+                                            "run).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Wait this long for another run to finish (default: config, 0).")
 @pass_app
 def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delete: str,
         force: bool, lock_timeout: float | None) -> None:
-    """Sync what changed since the last run (made for cron).
+    """Sync what changed since the last run (made for cron; CRM administrators only).
 
-    Exit codes: 0 done, 3 done with record errors or open conflicts, 4 another run holds
-    the lock. Paused: does nothing and exits 0.
+    Exit codes: 0 done, 3 done with record errors or open conflicts, 4 another run or state
+    change holds the lock, 6 not a CRM administrator. Paused: does nothing and exits 0.
     """
     from deskctl.sync.mapping import MODULES
     from deskctl.sync.run import RunOptions

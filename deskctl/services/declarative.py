@@ -248,9 +248,9 @@ class DeclarativeService:
     def apply(self, path: Path, lock_timeout: float = 0.0) -> list[dict[str, Any]]:
         """Make each planned change through the services, under the run lock; a failed item
         does not stop the others. Returns one result per change."""
-        from deskctl.state import RunLock
+        from deskctl.services.locking import hold
 
-        with RunLock(self.state.path, "apply", lock_timeout):
+        with hold(self.state, "apply", lock_timeout):
             changes = self.plan(path)
             return self._apply_all(changes)
 

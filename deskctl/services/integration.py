@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.errors import AuthError, NotFound, Unsupported, ValidationError
 from deskctl.models.integration import SIGNAL_KINDS, SWITCH_UNLINKS
-from deskctl.models.people import Portal
+from deskctl.models.people import CrmUser, Portal
 from deskctl.models.records import EMAIL_RE
 from deskctl.services.access import integration, require_admin, save
+from deskctl.services.locking import exclusive
 from deskctl.services.relations import TicketRelations
 from deskctl.state.sync import SyncStore
 
@@ -55,6 +56,7 @@ class IntegrationService:
                  "linked": linked.active and p.id == linked.portal_id}
                 for p in self.backend.portals()]
 
+    @exclusive("portal connect")
     def connect(self, ref: str) -> dict[str, Any]:
         me = require_admin(self.backend, "link a Desk portal")
         current = integration(self.state)
@@ -63,12 +65,14 @@ class IntegrationService:
         current.check_link("connect", ref)  # the one-portal rule comes before any lookup
         return self._link(self._find(ref), "own", "connect", me.email)
 
+    @exclusive("portal create")
     def create(self, name: str) -> dict[str, Any]:
         me = require_admin(self.backend, "create a Desk portal")
         integration(self.state).check_link("create", "")  # refuse before creating anything
         portal = self.backend.create_portal(name)
         return self._link(portal, "new", "create", me.email)
 
+    @exclusive("portal connect-other")
     def connect_other(self, admin_email: str, zsc_key: str) -> dict[str, Any]:
         me = require_admin(self.backend, "link another user's Desk portal")
         if not EMAIL_RE.match(admin_email):
@@ -87,6 +91,11 @@ class IntegrationService:
         return True
 
     def switch(self, ref: str, yes: bool) -> dict[str, Any]:
+        """Without ``yes`` only what would be unlinked; with it, the switch, decided and
+        made under the run lock (a sync in progress finishes on the old portal first)."""
+        return self._switch(ref) if yes else self._switch_plan(ref)[0]
+
+    def _switch_plan(self, ref: str) -> tuple[dict[str, Any], Portal, CrmUser]:
         me = require_admin(self.backend, "switch the Desk portal")
         current = integration(self.state).require_active()
         target = self._find(ref)
@@ -100,15 +109,18 @@ class IntegrationService:
             records, tickets = relations.associations(module)
             unlinks.append({"module": module, "records_with_tickets": records,
                             "ticket_associations": tickets, "synced_pairs": pairs.get(module, 0)})
-        result = {"from": current.portal_name, "to": target.name, "unlinks": unlinks,
-                  "changed": False}
-        if not yes:
-            return result
+        return {"from": current.portal_name, "to": target.name, "unlinks": unlinks,
+                "changed": False}, target, me
+
+    @exclusive("portal switch")
+    def _switch(self, ref: str) -> dict[str, Any]:
+        result, target, me = self._switch_plan(ref)
+        current = integration(self.state)
         with self.state.transaction():
             self.sync.forget_links(SWITCH_UNLINKS)
             save(self.state, current.switched(target))
             self.state.audit(me.email, "portal.switch", target.name,
-                             {"from": current.portal_name, "unlinked": unlinks})
+                             {"from": current.portal_name, "unlinked": result["unlinks"]})
         result["changed"] = True
         return result
 
@@ -143,23 +155,31 @@ class IntegrationService:
         }
 
     def deactivate(self, yes: bool) -> dict[str, Any]:
+        """Without ``yes`` only what would be forgotten; with it, under the run lock."""
+        return self._deactivate() if yes else self._deactivation()[0]
+
+    def _deactivation(self) -> tuple[dict[str, Any], CrmUser]:
         me = require_admin(self.backend, "deactivate the integration")
         current = integration(self.state).require_active()
         pairs = sum(self.sync.link_counts().values())
-        result = {"portal": current.portal_name, "synced_pairs_forgotten": pairs,
-                  "changed": False}
-        if not yes:
-            return result
+        return {"portal": current.portal_name, "synced_pairs_forgotten": pairs,
+                "changed": False}, me
+
+    @exclusive("integration deactivate")
+    def _deactivate(self) -> dict[str, Any]:
+        result, me = self._deactivation()
+        current = integration(self.state)
         with self.state.transaction():
             self.state.reset_integration()
             save(self.state, current.deactivated())
             self.state.audit(me.email, "integration.deactivate", str(current.portal_name),
-                             {"pairs_forgotten": pairs})
+                             {"pairs_forgotten": result["synced_pairs_forgotten"]})
         if current.how == "other":
             self.credentials.clear("zsc_key")
         result["changed"] = True
         return result
 
+    @exclusive("integration reauth")
     def reauth(self, zsc_key: str | None) -> dict[str, Any]:
         """Make the acting admin the integration's credentials owner, keeping every setting
         and mapping; they must reach the linked portal (with its ZSC key if another's)."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl.errors import NotFound, RuleViolation, Unsupported, UsageError, ValidationError
 from deskctl.models.integration import Integration
 from deskctl.models.records import coerce_text
+from deskctl.services.locking import exclusive
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -43,6 +44,7 @@ class SandboxService:
                          {"random_seed": random_seed, "messy": messy, "added": added})
         return added
 
+    @exclusive("sandbox reset")
     def reset(self) -> str:
         """Delete the sandbox file and this profile's integration state (the audit log stays)."""
         path = self.backend.db.path

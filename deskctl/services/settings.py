@@ -9,6 +9,7 @@ from deskctl.errors import RuleViolation
 from deskctl.models.integration import LINKED_THROUGH_CONTACTS, Integration
 from deskctl.models.records import ModuleMeta
 from deskctl.services.access import integration, require_admin, save
+from deskctl.services.locking import exclusive
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -48,6 +49,7 @@ class SettingsService:
                          "eligible": ok, "tickets_through": how if ok else None})
         return rows
 
+    @exclusive("related-list enable/disable")
     def set_related_list(self, name: str, enabled: bool) -> dict[str, Any]:
         me, current = self._admin_active("manage related lists")
         module = self.backend.crm.module(name)
@@ -69,6 +71,7 @@ class SettingsService:
 
     # signals
 
+    @exclusive("signals configure")
     def configure_signals(self, enable: list[str], disable: list[str]) -> dict[str, bool]:
         me, current = self._admin_active("configure signals")
         updated = current.with_signals(enable, disable)
@@ -90,6 +93,7 @@ class SettingsService:
         return {"desk_tab": "shown" if visible else "removed",
                 "shown_to": shown_to if visible else []}
 
+    @exclusive("tab remove/restore")
     def set_tab(self, visible: bool) -> dict[str, Any]:
         me, _current = self._admin_active("manage the Desk tab")
         changed = self.backend.crm.desk_tab_visible() != visible

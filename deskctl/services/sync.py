@@ -3,17 +3,20 @@ run lock, status, record errors, conflicts and their resolution."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import NotFound, RuleViolation, UsageError
+from deskctl.errors import ApiLimitReached, NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
+from deskctl.progress import Progress
 from deskctl.services.access import integration, require_admin
+from deskctl.services.locking import exclusive, hold, interruptible
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
     from deskctl.config import Config
-    from deskctl.progress import Progress
     from deskctl.state import StateStore
     from deskctl.sync.mapping import ModuleMapping
     from deskctl.sync.run import RunOptions
@@ -47,6 +50,7 @@ class SyncService:
         source = self.config.sources.get("sync.mapping", "default")
         return build_mappings(self.config.get("sync.mapping"), crm_meta, desk_meta, source)
 
+    @exclusive("sync configure")
     def configure(self, mode: str | None, conflict: str | None,
                   on_delete: str | None) -> dict[str, Any]:
         me = require_admin(self.backend, "configure the sync")
@@ -80,6 +84,7 @@ class SyncService:
                                  {k: updated[k] for k in ("mode", "conflict", "on_delete")})
         return {**updated, "changed": changed}
 
+    @exclusive("sync pause/resume")
     def set_paused(self, paused: bool) -> dict[str, Any]:
         me = require_admin(self.backend, "pause or resume the sync")
         self._active()
@@ -95,11 +100,23 @@ class SyncService:
 
     def run(self, options: RunOptions, lock_timeout: float,
             progress: Progress | None = None) -> dict[str, Any]:
-        from deskctl.errors import ApiLimitReached
-        from deskctl.state import RunLock
+        """One run. Options and the role are checked before anything is read; the lock is
+        taken before the integration's state is read, so a portal switch or a deactivation
+        either waits for the run or makes it wait, never half of each."""
+        from deskctl.sync.guards import parse_max_delete
+
+        parse_max_delete(options.max_delete)
+        require_admin(self.backend, "run the sync" + (" with --force" if options.force else ""))
+        if options.dry_run:  # reads only: no lock, no state written
+            return self._run(options, progress)
+        with interruptible(), hold(self.state, "sync run", lock_timeout):
+            return self._run(options, progress)
+
+    def _run(self, options: RunOptions, progress: Progress | None) -> dict[str, Any]:
         from deskctl.state.sync import SyncStore
+        from deskctl.sync.guards import AbortedRun
         from deskctl.sync.merge import Policy
-        from deskctl.sync.run import AbortedRun, SyncRun
+        from deskctl.sync.run import SyncRun
 
         current = self._active()
         settings = self.settings()
@@ -111,30 +128,36 @@ class SyncService:
         actor = self.backend.crm.current_user().email
         policy = Policy(settings["mode"], settings["conflict"], settings["on_delete"])
         sync = SyncStore(self.state)
-        engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
-                         mappings, policy, options, progress)
         warnings = [] if "desk-tombstones" in self.backend.capabilities else [
             f"the {self.backend.name} backend has no feed of records deleted in Desk: "
             "deletions made in Desk are not synced"]
-        if options.dry_run:  # reads only: no lock, no state written
+        if options.dry_run:
+            engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
+                             mappings, policy, options, progress)
             return {"mode": policy.mode, **engine.execute(), "warnings": warnings}
-        with RunLock(self.state.path, "sync run", lock_timeout):
-            run_id = sync.start_run()
-            try:
-                report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
-            except AbortedRun as exc:
-                sync.finish_run(run_id, "aborted", {"reason": exc.message})
-                raise
-            except ApiLimitReached as exc:  # progress so far is recorded; the next run resumes
-                sync.finish_run(run_id, "api-limit", {"reason": exc.message})
-                raise
-            outcome = "incomplete" if report["errors"] or report["conflicts"] else "ok"
-            report["outcome"] = outcome
-            summary = {m: r["counts"] for m, r in report["modules"].items()}
-            sync.finish_run(run_id, outcome, {"counts": summary, "errors": report["errors"],
-                                              "conflicts": report["conflicts"]})
-            self.state.audit(actor, "sync.run", policy.mode,
-                             {"outcome": outcome, "counts": summary})
+        run_id = sync.start_run()
+        engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
+                         mappings, policy, options, Alive(sync, run_id, progress or Progress()))
+        try:
+            report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
+        except AbortedRun as exc:
+            sync.finish_run(run_id, "aborted", {"reason": exc.message})
+            raise
+        except ApiLimitReached as exc:  # progress kept: the next run resumes
+            sync.finish_run(run_id, "api-limit", {"reason": exc.message})
+            raise
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+            sync.finish_run(run_id, "interrupted", {"reason": str(exc) or "SIGINT"})
+            raise
+        except Exception as exc:
+            sync.finish_run(run_id, "failed", {"reason": str(exc)})
+            raise
+        outcome = "incomplete" if report["errors"] or report["conflicts"] else "ok"
+        report["outcome"] = outcome
+        summary = {m: r["counts"] for m, r in report["modules"].items()}
+        sync.finish_run(run_id, outcome, {"counts": summary, "errors": report["errors"],
+                                          "conflicts": report["conflicts"]})
+        self.state.audit(actor, "sync.run", policy.mode, {"outcome": outcome, "counts": summary})
         return report
 
     def status(self) -> dict[str, Any]:
@@ -165,6 +188,7 @@ class SyncService:
 
         return SyncStore(self.state).conflicts()
 
+    @exclusive("sync resolve")
     def resolve(self, conflict_id: int, take: str,
                 fields: tuple[str, ...] = ()) -> dict[str, Any]:
         """Take one side's values for some conflicting fields (default: all of them): the
@@ -229,3 +253,27 @@ class SyncService:
         return {"id": conflict_id, "module": module, "took": take, "fields": chosen,
                 "values": taken, "still_open": sorted(remaining)}
 
+
+class Alive(Progress):
+    """Passes progress on, noting (at most every 2 s) that the run is alive: a run killed
+    with SIGKILL is recorded as interrupted at its last sign of life."""
+
+    def __init__(self, sync: Any, run_id: int, inner: Progress) -> None:
+        self.sync, self.run_id, self.inner = sync, run_id, inner
+        self.last = time.monotonic()
+
+    def _beat(self) -> None:
+        if time.monotonic() - self.last >= 2:
+            self.sync.heartbeat(self.run_id)
+            self.last = time.monotonic()
+
+    def phase(self, name: str, counts: Mapping[str, int] | None = None) -> None:
+        self._beat()
+        self.inner.phase(name, counts)
+
+    def advance(self, done: int, total: int) -> None:
+        self._beat()
+        self.inner.advance(done, total)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -26,6 +26,8 @@ class StateStore(SqliteFile):
     recovery = ("restore it from a backup, or move it away to start over (losing the sync "
                 "pairs and the audit log); 'deskctl state check' reports what is wrong")
     read_only_until_write = True  # `sync status` works on a state file it may not write
+    #: seconds a state change waits for the run lock (config ``lock_timeout``)
+    lock_timeout: float = 0.0
 
     @property
     def schema_version(self) -> int:

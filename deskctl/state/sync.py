@@ -253,3 +253,24 @@ class SyncStore:
         with self.store.transaction() as conn:
             conn.execute("UPDATE sync_runs SET finished_at = ?, outcome = ?, summary = ? "
                          "WHERE id = ?", (clock.now_iso(), outcome, json.dumps(summary), run_id))
+
+    def heartbeat(self, run_id: int) -> None:
+        """A running run's last sign of life: its end time if it is killed."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE sync_runs SET summary = ? WHERE id = ? AND outcome = ?",
+                         (json.dumps({"alive_at": clock.now_iso()}), run_id, "running"))
+
+    def close_interrupted_runs(self) -> int:
+        """Runs still marked running, seen by the run lock's holder, were killed: mark them
+        interrupted, ended when they were last alive. Call only while holding the lock."""
+        rows = self._conn.execute("SELECT id, started_at, summary FROM sync_runs "
+                                  "WHERE outcome = ?", ("running",)).fetchall()
+        if not rows:
+            return 0
+        with self.store.transaction() as conn:
+            for row in rows:
+                ended = json.loads(row["summary"]).get("alive_at") or row["started_at"]
+                conn.execute("UPDATE sync_runs SET outcome = ?, finished_at = ?, summary = ? "
+                             "WHERE id = ?", ("interrupted", ended, json.dumps(
+                                 {"reason": "killed (found by the next run)"}), row["id"]))
+        return len(rows)

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.errors import DeskctlError, RuleViolation
 from deskctl.models.records import Record
 from deskctl.models.sync import CRM, DESK, SIDES, Side
 from deskctl.progress import Progress
@@ -18,6 +17,7 @@ from deskctl.state.sync import SyncStore
 from deskctl.sync.counting import Counted
 from deskctl.sync.execute import AccountLinks, Executor
 from deskctl.sync.gather import Gatherer, Snapshot
+from deskctl.sync.guards import check_deletes
 from deskctl.sync.mapping import ModuleMapping, canonical, fingerprint, match_key
 from deskctl.sync.merge import Policy
 from deskctl.sync.plan import Action, Changes, Item, PlanInput, plan, summarize
@@ -37,22 +37,6 @@ class RunOptions:
     overlap_seconds: int = 5
 
 
-class AbortedRun(DeskctlError):
-    kind = "aborted"
-
-
-def parse_max_delete(text: str) -> tuple[float, bool]:
-    """'25' -> (25, False); '10%' -> (10, True)."""
-    raw = text.strip()
-    percent = raw.endswith("%")
-    try:
-        value = float(raw.rstrip("%"))
-    except ValueError:
-        raise RuleViolation(f"--max-delete must be a count or a percentage, got {text!r}") \
-            from None
-    if value < 0:
-        raise RuleViolation("--max-delete must not be negative")
-    return value, percent
 
 
 class SyncRun:
@@ -150,19 +134,13 @@ class SyncRun:
             unsure=snap.unsure, reserved=snap.reserved, unlinked=unlinked,  # type: ignore[arg-type]
             conflicts=self.sync.open_conflicts(module))
 
-    def check_deletes(self, deletes: int) -> None:
-        """The mass-delete guard: runs before anything is written."""
-        if not deletes or self.options.force:
+    def check_deletes(self, deletes: dict[str, int]) -> None:
+        """The mass-delete guard, per module: runs before anything is written."""
+        if self.options.force:
             return
-        limit, percent = parse_max_delete(self.options.max_delete)
         counts = self.sync.link_counts()
-        base = sum(counts.get(m, 0) for m in self.options.modules)
-        allowed = base * limit / 100 if percent else limit
-        if deletes > allowed:
-            raise AbortedRun(
-                f"this run would delete {deletes} of {base} synced records, more than "
-                f"--max-delete {self.options.max_delete}; nothing was changed. Check the "
-                "deletions with --dry-run, then re-run with --force or a higher --max-delete")
+        check_deletes(self.options.max_delete, deletes,
+                      {m: counts.get(m, 0) for m in deletes})
 
     # the run
 
@@ -174,11 +152,12 @@ class SyncRun:
         # A later module is planned again once the ones before it ran (its account links
         # may have changed), so only the first plan is kept, unless this is a dry run.
         plans: dict[str, list[Action]] = {}
-        deletes = total = 0
+        deletes: dict[str, int] = {}
+        total = 0
         for module in modules:
             self.progress.phase(f"Planning {module}")
             actions = plan(self.plan_input(snapshots[module]))
-            deletes += sum(1 for a in actions if a.kind == "delete")
+            deletes[module] = sum(1 for a in actions if a.kind == "delete")
             total += len(actions)
             if module == modules[0] or self.options.dry_run:
                 plans[module] = actions

@@ -120,18 +120,37 @@ def test_conflicts_and_resolve(linked) -> None:
     assert desk_after["lastName"] == "CrmTwin"
 
 
-def test_max_delete_must_be_a_count_or_percentage(linked) -> None:
+@pytest.mark.parametrize("value", ["lots", "-5", "10%%", "nan", "%"])
+def test_max_delete_is_parsed_before_anything_runs(linked, value: str) -> None:
     linked("sync", "configure", "--mode", "one-way")
-    result = linked("sync", "run", "--max-delete", "lots")
-    assert result.exit_code in (0, 3)  # no deletes planned: the guard is not consulted
-    linked("sync", "configure", "--on-delete", "propagate")
+    bad = linked("sync", "run", "--max-delete", value)
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert "Invalid value for '--max-delete'" in bad.stderr
+    status = linked("sync", "status", "-o", "json").json()
+    assert status["last_run"] is None and status["pairs"] == {}  # nothing ran
+
+
+def test_max_delete_guards_propagated_deletions(linked) -> None:
+    linked("sync", "configure", "--mode", "one-way", "--on-delete", "propagate")
+    assert linked("sync", "run").exit_code in (0, 3)
     contacts = linked("sandbox", "crm", "list", "Contacts", "-o", "json").json()
     for contact in contacts[:5]:
         linked("sandbox", "crm", "delete", "Contacts", contact["id"])
-    bad = linked("sync", "run", "--max-delete", "lots")
-    assert bad.exit_code == 1 and "--max-delete must be a count or a percentage" in bad.stderr
     guarded = linked("sync", "run")
     assert guarded.exit_code == 1 and "more than --max-delete 10%" in guarded.stderr
+    assert linked("sync", "status", "-o", "json").json()["last_run"]["outcome"] == "aborted"
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_run_is_admin_only(linked, force: list[str]) -> None:
+    linked("sync", "configure", "--mode", "bidirectional")
+    desk_before = linked("sandbox", "desk", "list", "contacts", "-o", "json").json()
+    result = linked("--as", "sam.sales@acme.example", "sync", "run", *force)
+    assert result.exit_code == 6 and result.stdout == ""
+    assert "only a CRM administrator may run the sync" in result.stderr
+    status = linked("sync", "status", "-o", "json").json()
+    assert status["last_run"] is None and status["pairs"] == {}
+    assert linked("sandbox", "desk", "list", "contacts", "-o", "json").json() == desk_before
 
 
 def test_first_configure_needs_a_mode(linked) -> None:

@@ -11,7 +11,7 @@ from deskctl.credentials import CredentialStore
 from deskctl.errors import ConfigError, NotActive, RuleViolation
 from deskctl.services.integration import IntegrationService
 from deskctl.services.sync import SyncService
-from deskctl.sync.run import AbortedRun
+from deskctl.sync.guards import AbortedRun
 from tests.sync.conftest import SyncWorld, make_world
 
 
@@ -128,11 +128,26 @@ def test_propagated_deletes_are_guarded_by_max_delete(tmp_path: Path) -> None:
            for i in range(10)]
     world.run()
     world.crm.delete_records("Contacts", ids[:3])
-    with pytest.raises(AbortedRun, match="would delete 3 of 10 synced records"):
+    with pytest.raises(AbortedRun, match="would delete 3 of 10 synced Contacts"):
         world.run()
     assert len(list(world.desk.list_records("contacts"))) == 10  # nothing deleted
     assert world.run(max_delete="3")["modules"]["Contacts"]["counts"] == {"delete->desk": 3}
     assert len(list(world.desk.list_records("contacts"))) == 7
+
+
+def test_the_delete_guard_counts_each_module_apart(tmp_path: Path) -> None:
+    """All 50 Contacts deleted must not pass under the 1,000 Account pairs' 10%."""
+    world = make_world(tmp_path, on_delete="propagate")
+    for start in range(0, 1000, 100):
+        world.crm.create_records("Accounts", [{"Account_Name": f"A{i}"}
+                                              for i in range(start, start + 100)])
+    ids = [r.id for r in world.crm.create_records("Contacts", [
+        {"Last_Name": f"C{i}", "Email": f"c{i}@x.example"} for i in range(50)])]
+    world.run()
+    world.crm.delete_records("Contacts", ids)
+    with pytest.raises(AbortedRun, match="would delete 50 of 50 synced Contacts"):
+        world.run()
+    assert len(list(world.desk.list_records("contacts"))) == 50  # nothing deleted
 
 
 def test_force_deletes_past_the_guard(tmp_path: Path) -> None:
