@@ -64,6 +64,20 @@ class App:
 
         return CredentialStore(self.config.profile)
 
+    def preflight(self, command: str, params: dict[str, Any]) -> None:
+        """What every command checks after click parsed it and before any work: the
+        options' combinations, DESKCTL_NOW, and the acting user (sandbox, config, auth and
+        completion act as no CRM user)."""
+        from deskctl import clock
+        from deskctl.services.access import check_acting_user
+        from deskctl.services.ticket_queue import check_scope
+
+        if "module" in params and "record_id" in params:
+            check_scope(params["module"], params["record_id"])
+        clock.now()
+        if command.split()[0] not in ("sandbox", "config", "auth", "completion"):
+            check_acting_user(self.backend, self.config)
+
     @property
     def os_user(self) -> str:
         try:

@@ -3,8 +3,10 @@ boundary that turns deskctl errors into "Error: ..." on stderr and SPEC §10's e
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,7 +15,7 @@ from deskctl import __version__
 from deskctl.app import App
 from deskctl.commands import COMMANDS
 from deskctl.commands.completion import backends, profiles, users
-from deskctl.errors import DeskctlError, ExitCode
+from deskctl.errors import DeskctlError, ExitCode, UsageError
 
 FORMATS = ["table", "json", "yaml"]
 
@@ -130,6 +132,9 @@ def cli(ctx: click.Context, config_file: str | None, profile: str | None, backen
     """
     from deskctl import output
 
+    for flag, value in (("--as", acting_user), ("--profile", profile)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} needs a value; an empty one does not mean the default")
     app = ctx.ensure_object(App)
     app.config_file, app.profile, app.output_flag = config_file, profile, output_flag
     app.flags = {"backend": backend, "user": acting_user, "lock_timeout": lock_timeout}
@@ -162,6 +167,8 @@ def _add_leaf_options(command: click.Command, path: str) -> None:
         return
     if command.epilog is None:
         command.epilog = epilog(path)
+    if command.callback is not None:
+        command.callback = _checked_first(command.callback, path)
     command.params.append(click.Option(["-o", "--output"], type=click.Choice(FORMATS),
                                        expose_value=False, callback=_set_output,
                                        help="Output format (default: table)."))
@@ -169,6 +176,19 @@ def _add_leaf_options(command: click.Command, path: str) -> None:
                                        callback=_set_quiet, help="Only data and errors."))
 
 
+
+
+def _checked_first(callback: Callable[..., Any], path: str) -> Callable[..., Any]:
+    """Run App.preflight (the checks every command makes) once click has parsed the command
+    line and before the command does any work."""
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        ctx.find_object(App).preflight(path, ctx.params)  # type: ignore[union-attr]
+        return callback(*args, **kwargs)
+
+    return checked
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +38,15 @@ def _loader() -> Any:
 
 
 def load(path: Path, what: str = "file") -> Any:
-    """Parse ``path``; unreadable or malformed YAML is one ConfigError naming file and line."""
+    """Parse ``path`` (``-``: stdin); unreadable or malformed YAML is one ConfigError naming
+    file and line."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} {path} is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{what} {path} is not a UTF-8 text file (binary?); it must be "
-                          "YAML") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if str(path) == "-":
+        path = Path("<stdin>")
+        text = sys.stdin.read()
+    else:
+        text = _read(path, what)
     try:
         return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except ConfigError as exc:
@@ -60,6 +56,20 @@ def load(path: Path, what: str = "file") -> Any:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not a UTF-8 text file (binary?); it must be "
+                          "YAML") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def line_of(mapping: Any, key: str) -> str:

@@ -6,7 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import read_secret
+from deskctl.commands.options import read_secret, report_change
 from deskctl.credentials import CREDENTIALS
 
 NAMES = click.Choice([c.name for c in CREDENTIALS])
@@ -36,7 +36,9 @@ def set_(app: App, name: str, from_stdin: bool) -> None:
     value = read_secret(name.replace("_", " "), from_stdin)
     app.credentials.set(name, value)
     app.state.audit(app.os_user, "auth.set", name)
-    output.message(f"Stored {name} in the keyring (profile {app.config.profile}).")
+    report_change(app.output, {"name": name, "profile": app.config.profile,
+                               "stored_in": "keyring"},
+                  f"Stored {name} in the keyring (profile {app.config.profile}).")
 
 
 @auth_group.command("status")
@@ -56,11 +58,12 @@ def status(app: App) -> None:
 @pass_app
 def clear(app: App, name: str) -> None:
     """Remove a credential from the keyring."""
-    if app.credentials.clear(name):
+    removed = app.credentials.clear(name)
+    if removed:
         app.state.audit(app.os_user, "auth.clear", name)
-        output.message(f"Removed {name} from the keyring.")
-    else:
-        output.message(f"{name} was not in the keyring; nothing removed.")
+    report_change(app.output, {"name": name, "profile": app.config.profile,
+                               "changed": removed}, f"Removed {name} from the keyring.",
+                  f"{name} was not in the keyring; nothing removed.")
 
 
 @auth_group.command("scopes")

@@ -42,11 +42,13 @@ def show(app: App) -> None:
 @click.option("--path", type=click.Path(dir_okay=False), help="Where to write it "
               "(default: the user config dir).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: str | None, force: bool) -> None:
+@pass_app
+def init(app: App, path: str | None, force: bool) -> None:
     """Write a starter config file (refuses to overwrite without --force)."""
     from pathlib import Path
 
+    from deskctl.commands.options import report_change
     from deskctl.config import init_config
 
     written = init_config(Path(path) if path else None, force)
-    output.message(f"Wrote {written}")
+    report_change(app.output, {"path": str(written)}, f"Wrote {written}")

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.options import confirm
 from deskctl.errors import DeskctlError
 from deskctl.services.declarative import DeclarativeService
 
-FILE = click.Path(dir_okay=False, path_type=Path)
+FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+FILE_HELP = "The integration file (- reads it from stdin)."
 COLUMNS = ["item", "action", "from", "to", "refused"]
+
+
+def _count(changes: list[Any], one: str = "", many: str = "") -> str:
+    """'1 change', '2 changes' (with an optional word before: 'this 1 change')."""
+    words = (one if len(changes) == 1 else many, str(len(changes)),
+             "change" if len(changes) == 1 else "changes")
+    return " ".join(w for w in words if w)
 
 
 def _service(app: App) -> DeclarativeService:
@@ -20,23 +30,28 @@ def _service(app: App) -> DeclarativeService:
 
 
 @click.command("plan")
-@click.option("-f", "--file", "path", type=FILE, required=True, help="The integration file.")
+@click.option("-f", "--file", "path", type=FILE, required=True, help=FILE_HELP)
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to change, 2 when there is.")
+              help="Exit 0 when there is nothing to change, 2 when there is (1 when apply "
+                   "would refuse an item, as always).")
 @pass_app
 def plan(app: App, path: Path, detailed_exitcode: bool) -> None:
     """Show what apply would change; changes nothing.
     """
     changes = [c.to_dict() for c in _service(app).plan(path)]
     output.render(changes, app.output, COLUMNS, empty="No changes: the integration matches.")
+    refused = [c for c in changes if c.get("refused")]
+    if refused:  # as terraform: a plan that cannot be applied as a whole is an error
+        raise DeskctlError(f"{_count(changes)}, of which apply would refuse {len(refused)}",
+                           [f"{c['item']}: {c['refused']}" for c in refused])
     if changes:
-        output.message(f"{len(changes)} changes; 'deskctl apply -f {path}' makes them.")
+        output.message(f"{_count(changes)}; 'deskctl apply -f {path}' makes them.")
     if detailed_exitcode and changes:
         raise click.exceptions.Exit(2)
 
 
 @click.command("apply")
-@click.option("-f", "--file", "path", type=FILE, required=True, help="The integration file.")
+@click.option("-f", "--file", "path", type=FILE, required=True, help=FILE_HELP)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Wait this long for a running sync or apply (default: config, 0).")
@@ -54,9 +69,7 @@ def apply(app: App, path: Path, yes: bool, lock_timeout: float | None) -> None:
             output.message("No changes: the integration matches.")
             return
         output.render([c.to_dict() for c in changes], "table", COLUMNS)
-        if not output.stdin_is_terminal():
-            raise DeskctlError("not applied: pass --yes to apply without a terminal")
-        click.confirm(f"Apply these {len(changes)} changes?", abort=True, err=True)
+        confirm(f"Apply {_count(changes, 'this', 'these')}?", "not applied")
     timeout = app.config.lock_timeout if lock_timeout is None else lock_timeout
     results = service.apply(path, timeout)
     output.render(results, app.output, ["item", "action", "to", "outcome", "detail"],

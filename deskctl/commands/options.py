@@ -8,8 +8,6 @@ from typing import Any, TypeVar
 
 import click
 
-from deskctl.errors import ValidationError
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -73,12 +71,45 @@ def changed_message(result: dict[str, Any], done: str, unchanged: str) -> None:
     output.message(done if result.get("changed") else unchanged)
 
 
+def report_change(fmt: str, result: dict[str, Any], done: str, unchanged: str = "") -> None:
+    """A changing command's outcome: the resulting object on stdout with -o json|yaml, a
+    confirmation on stderr (tables stay quiet on stdout)."""
+    from deskctl import output
+
+    if fmt != "table":
+        output.render(result, fmt)
+    output.message(done if result.get("changed", True) else unchanged)
+
+
+def confirm(question: str, refusal: str) -> None:
+    """Ask on a terminal; without one, refuse (exit 2) instead of guessing."""
+    from deskctl.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"{refusal}: pass --yes (there is no terminal to ask on)")
+    click.confirm(question, abort=True, err=True)
+
+
+class Assignment(click.ParamType):
+    """A FIELD=VALUE argument, checked while click parses (a usage error, exit 2)."""
+
+    name = "FIELD=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        name, sep, _value = str(value).partition("=")
+        if not sep or not name.strip():
+            self.fail(f"expected FIELD=VALUE, got {value!r}", param, ctx)
+        return str(value)
+
+
+ASSIGNMENT = Assignment()
+
+
 def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """FIELD=VALUE arguments as a dict; a malformed one is a ValidationError naming it."""
+    """FIELD=VALUE arguments (see ASSIGNMENT) as a dict."""
     data: dict[str, str] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ValidationError(f"expected FIELD=VALUE, got {pair!r}")
+        name, _sep, value = pair.partition("=")
         data[name.strip()] = value
     return data

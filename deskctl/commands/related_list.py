@@ -7,7 +7,7 @@ import click
 from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.commands.completion import modules
-from deskctl.commands.options import changed_message
+from deskctl.commands.options import report_change
 from deskctl.services.settings import SettingsService
 
 
@@ -39,7 +39,7 @@ def list_(app: App) -> None:
 def enable(app: App, module: str) -> None:
     """Show tickets in a module's related list."""
     result = SettingsService(app.backend, app.state).set_related_list(module, True)
-    changed_message(result, f"Tickets are now shown in {result['module']}.",
+    report_change(app.output, result, f"Tickets are now shown in {result['module']}.",
                     f"{result['module']} already shows tickets; nothing changed.")
 
 
@@ -49,5 +49,5 @@ def enable(app: App, module: str) -> None:
 def disable(app: App, module: str) -> None:
     """Stop showing tickets in a module's related list."""
     result = SettingsService(app.backend, app.state).set_related_list(module, False)
-    changed_message(result, f"Tickets are no longer shown in {result['module']}.",
+    report_change(app.output, result, f"Tickets are no longer shown in {result['module']}.",
                     f"{result['module']} does not show tickets; nothing changed.")

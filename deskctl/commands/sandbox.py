@@ -9,10 +9,14 @@ from deskctl.app import App, pass_app
 from deskctl.backends.base import DESK_KINDS
 from deskctl.commands.completion import modules, users
 from deskctl.commands.options import (
+    ASSIGNMENT,
+    confirm,
     limit_option,
     parse_assignments,
     portal_option,
     read_text,
+    report_change,
+    yes_option,
 )
 from deskctl.services.sandbox import SandboxService
 
@@ -61,11 +65,19 @@ def seed(app: App, random_seed: int, messy: bool, force: bool, **counts: int) ->
 
 
 @sandbox_group.command("reset")
+@yes_option("Reset without asking (needed when there is no terminal).")
 @pass_app
-def reset(app: App) -> None:
-    """Delete the sandbox and this profile's integration settings (the audit log stays)."""
+def reset(app: App, yes: bool) -> None:
+    """Delete the sandbox and this profile's integration settings (the audit log stays).
+
+    Asks first on a terminal; without one it needs --yes.
+    """
+    if not yes:
+        confirm(f"Delete the sandbox {app.config.local_path} and this profile's integration "
+                "settings?", "sandbox reset deletes the sandbox and the integration settings")
     path = _service(app).reset()
-    output.message(f"Removed the sandbox {path} and the integration settings.")
+    report_change(app.output, {"removed": path, "integration_settings": "cleared"},
+                  f"Removed the sandbox {path} and the integration settings.")
 
 
 @sandbox_group.command("info")
@@ -154,7 +166,8 @@ def crm_list(app: App, module: str, limit: int | None) -> None:
 
 @crm.command("create")
 @click.argument("module", shell_complete=modules)
-@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...")
+@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...",
+                type=ASSIGNMENT)
 @pass_app
 def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
     """Create a CRM record."""
@@ -165,7 +178,8 @@ def crm_create(app: App, module: str, fields: tuple[str, ...]) -> None:
 @crm.command("update")
 @click.argument("module", shell_complete=modules)
 @click.argument("record_id", metavar="ID")
-@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...",
+                type=ASSIGNMENT)
 @pass_app
 def crm_update(app: App, module: str, record_id: str, fields: tuple[str, ...]) -> None:
     """Update fields of a CRM record (FIELD= empties a field)."""
@@ -199,7 +213,8 @@ def desk_list(app: App, kind: str, portal: str | None, limit: int | None) -> Non
 
 @desk.command("create")
 @click.argument("kind", type=KIND)
-@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...")
+@click.argument("fields", nargs=-1, metavar="FIELD=VALUE...",
+                type=ASSIGNMENT)
 @portal_option
 @pass_app
 def desk_create(app: App, kind: str, fields: tuple[str, ...], portal: str | None) -> None:
@@ -211,7 +226,8 @@ def desk_create(app: App, kind: str, fields: tuple[str, ...], portal: str | None
 @desk.command("update")
 @click.argument("kind", type=KIND)
 @click.argument("record_id", metavar="ID")
-@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...",
+                type=ASSIGNMENT)
 @portal_option
 @pass_app
 def desk_update(app: App, kind: str, record_id: str, fields: tuple[str, ...],

@@ -8,7 +8,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import changed_message
+from deskctl.commands.options import changed_message, limit_option, report_change
 from deskctl.errors import SyncIncomplete
 from deskctl.services.sync import CONFLICTS, MODES, ON_DELETE, SyncService
 
@@ -134,15 +134,16 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
 @pass_app
 def pause(app: App) -> None:
     """Pause the sync (runs do nothing until resumed)."""
-    changed_message(_service(app).set_paused(True), "Sync paused.", "The sync is already paused.")
+    report_change(app.output, _service(app).set_paused(True), "Sync paused.",
+                  "The sync is already paused.")
 
 
 @sync_group.command("resume")
 @pass_app
 def resume(app: App) -> None:
     """Resume a paused sync."""
-    changed_message(_service(app).set_paused(False), "Sync resumed.",
-                    "The sync is not paused.")
+    report_change(app.output, _service(app).set_paused(False), "Sync resumed.",
+                  "The sync is not paused.")
 
 
 @sync_group.command("status")
@@ -153,12 +154,18 @@ def status(app: App) -> None:
 
 
 @sync_group.command("errors")
+@click.option("--module", type=click.Choice(["Accounts", "Contacts"]),
+              help="Only this module's record errors.")
+@limit_option
 @pass_app
-def errors(app: App) -> None:
+def errors(app: App, module: str | None, limit: int | None) -> None:
     """Records the other side rejected; retried on every run until they sync."""
-    output.render(_service(app).errors(), app.output,
+    rows, total = _service(app).errors_page(module, limit)
+    output.render(rows, app.output,
                   ["module", "side", "record_id", "message", "attempts", "last_seen"],
                   empty="No record errors.")
+    if len(rows) < total:
+        output.message(f"Showing {len(rows)} of {total} record errors.")
 
 
 @sync_group.command("conflicts")

@@ -6,7 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import changed_message
+from deskctl.commands.options import report_change
 from deskctl.services.settings import SettingsService
 
 
@@ -34,7 +34,7 @@ def status(app: App) -> None:
 def remove(app: App) -> None:
     """Remove the Desk tab from the CRM."""
     result = SettingsService(app.backend, app.state).set_tab(False)
-    changed_message(result, "Removed the Desk tab.", "The Desk tab is already removed.")
+    report_change(app.output, result, "Removed the Desk tab.", "The Desk tab is already removed.")
 
 
 @tab_group.command("restore")
@@ -42,4 +42,4 @@ def remove(app: App) -> None:
 def restore(app: App) -> None:
     """Restore the Desk tab in the CRM."""
     result = SettingsService(app.backend, app.state).set_tab(True)
-    changed_message(result, "Restored the Desk tab.", "The Desk tab is already shown.")
+    report_change(app.output, result, "Restored the Desk tab.", "The Desk tab is already shown.")

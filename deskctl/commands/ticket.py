@@ -7,7 +7,14 @@ import click
 from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.commands.completion import modules
-from deskctl.commands.options import limit_option, parse_assignments, read_text, yes_option
+from deskctl.commands.options import (
+    ASSIGNMENT,
+    limit_option,
+    parse_assignments,
+    read_text,
+    report_change,
+    yes_option,
+)
 from deskctl.services.ticket_queue import SORTS, VIEWS
 from deskctl.services.tickets import TicketService
 
@@ -157,7 +164,8 @@ def forward(app: App, ticket_id: str, to: tuple[str, ...], text: str) -> None:
 
 @ticket_group.command("update")
 @click.argument("ticket_id", metavar="ID")
-@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.argument("fields", nargs=-1, required=True, metavar="FIELD=VALUE...",
+                type=ASSIGNMENT)
 @pass_app
 def update(app: App, ticket_id: str, fields: tuple[str, ...]) -> None:
     """Update ticket fields, given as FIELD=VALUE pairs (the fields are listed below)."""
@@ -172,7 +180,8 @@ def update(app: App, ticket_id: str, fields: tuple[str, ...]) -> None:
 def assign(app: App, ticket_id: str, email: str) -> None:
     """Assign a ticket to another agent (Desk admins only)."""
     ticket = _service(app).assign(ticket_id, email)
-    output.message(f"Ticket #{ticket['number']} is now owned by {ticket['owner']}.")
+    report_change(app.output, ticket, f"Ticket #{ticket['number']} is now owned by "
+                  f"{ticket['owner']}.")
 
 
 @ticket_group.command("close")

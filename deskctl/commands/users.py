@@ -50,8 +50,9 @@ def invite(app: App, emails: tuple[str, ...], role: str) -> None:
 @users_group.command("set-role")
 @click.argument("email", shell_complete=users)
 @click.option("--role", type=ROLE, required=True, help="The new Desk role.")
+@click.option("--force", is_flag=True, help="Demote the portal's only active Desk admin.")
 @pass_app
-def set_role(app: App, email: str, role: str) -> None:
+def set_role(app: App, email: str, role: str, force: bool) -> None:
     """Change the Desk role of an agent or a pending invitation (admin only)."""
-    result = UsersService(app.backend, app.state).set_role(email, role)
+    result = UsersService(app.backend, app.state).set_role(email, role, force)
     output.render(result, app.output)

@@ -37,3 +37,9 @@ class Portal:
     id: str
     name: str
     admin_email: str
+
+
+def is_last_admin(agents: list[Agent], email: str) -> bool:
+    """Is ``email`` the portal's only active Desk admin (so demoting them leaves none)?"""
+    admins = [a for a in agents if a.role == "admin" and a.status == "active"]
+    return len(admins) == 1 and admins[0].email.lower() == email.lower()

@@ -18,7 +18,7 @@ from deskctl.services.access import integration, require_admin
 from deskctl.services.integration import IntegrationService
 from deskctl.services.settings import SettingsService, eligibility
 from deskctl.services.sync import CONFLICTS, MODES, ON_DELETE, SyncService
-from deskctl.services.users import UsersService
+from deskctl.services.users import UsersService, demotion_refused
 from deskctl.yamlfile import line_of
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def load_desired(path: Path) -> dict[str, Any]:
     from deskctl import yamlfile
 
     data = yamlfile.load(path, "integration file") or {}
+    if str(path) == "-":
+        path = Path("<stdin>")
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: the top level must be a mapping")
     problems = []
@@ -125,6 +127,7 @@ class DeclarativeService:
         self.users = UsersService(backend, state)
         self.settings = SettingsService(backend, state)
         self.sync = SyncService(backend, state, config)
+        self._desired: dict[Path, dict[str, Any]] = {}
 
     # planning
 
@@ -156,9 +159,15 @@ class DeclarativeService:
         return next((p.id for p in self.backend.portals()
                      if ref in (p.id, p.name) or ref.lower() == p.name.lower()), None)
 
+    def desired(self, path: Path) -> dict[str, Any]:
+        """The file, read and checked once (``-``: stdin, which can be read only once)."""
+        if path not in self._desired:
+            self._desired[path] = load_desired(path)
+        return self._desired[path]
+
     def plan(self, path: Path) -> list[Change]:
         require_admin(self.backend, "plan the integration")
-        desired = load_desired(path)
+        desired = self.desired(path)
         current = integration(self.state)
         changes, portal_id = self._portal_changes(desired.get("portal"), current)
         if not current.active and portal_id is None and not changes:
@@ -192,7 +201,8 @@ class DeclarativeService:
                 refused = None if email.lower() in crm else "not a CRM user of this account"
                 changes.append(Change(item, "invite", None, role, refused))
             elif agent.role != role:
-                changes.append(Change(item, "set-role", agent.role, role))
+                changes.append(Change(item, "set-role", agent.role, role,
+                                      demotion_refused(list(agents.values()), agent, role)))
         return changes
 
     def _sync_changes(self, wanted: Mapping[str, Any],

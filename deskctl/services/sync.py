@@ -92,11 +92,12 @@ class SyncService:
         if current is None:
             raise RuleViolation(NOT_CONFIGURED)
         changed = current["paused"] != paused
+        updated = {**current, "paused": paused}
         if changed:
             with self.state.transaction():
-                self.state.put("sync", {**current, "paused": paused})
+                self.state.put("sync", updated)
                 self.state.audit(me.email, "sync.pause" if paused else "sync.resume", "")
-        return {"paused": paused, "changed": changed}
+        return {**updated, "changed": changed}
 
     def run(self, options: RunOptions, lock_timeout: float,
             progress: Progress | None = None) -> dict[str, Any]:
@@ -178,10 +179,16 @@ class SyncService:
                 "last_run": sync.last_sync_run(),
                 "cursors": sync.all_cursors()}
 
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self, module: str | None = None) -> list[dict[str, Any]]:
         from deskctl.state.sync import SyncStore
 
-        return SyncStore(self.state).errors()
+        return SyncStore(self.state).errors(module)
+
+    def errors_page(self, module: str | None,
+                    limit: int | None) -> tuple[list[dict[str, Any]], int]:
+        """At most ``limit`` record errors (of one module), and how many there are."""
+        rows = self.errors(module)
+        return rows[:limit] if limit else rows, len(rows)
 
     def conflicts(self) -> list[dict[str, Any]]:
         from deskctl.state.sync import SyncStore

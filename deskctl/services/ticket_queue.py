@@ -43,6 +43,14 @@ def parse_due(text: str) -> str:
         raise ValidationError(f"invalid due date {text!r} (YYYY-MM-DD or ISO 8601)") from None
 
 
+def check_scope(module: str | None, record_id: str | None) -> None:
+    """One CRM record is named by both --module and --record, or neither is given."""
+    if module is not None and record_id is None:
+        raise UsageError("--module needs --record (the id of one record of that module)")
+    if record_id is not None and module is None:
+        raise UsageError("--record needs --module (the CRM module the record belongs to)")
+
+
 @dataclass(frozen=True)
 class Actor:
     user: CrmUser
@@ -97,10 +105,9 @@ class TicketQueue:
 
     def tickets(self, module: str | None, record_id: str | None) -> list[Record]:
         """The portal's tickets, or one record's (its module must show tickets)."""
-        if module is None:
+        check_scope(module, record_id)
+        if module is None or record_id is None:
             return list(self.desk.list_records("tickets"))
-        if record_id is None:
-            raise UsageError("--module needs --record")
         name, record = self._record(module, record_id)
         return self.relations.tickets_for(name, record)
 

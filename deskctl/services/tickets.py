@@ -69,6 +69,13 @@ class TicketService(TicketQueue):
             raise NotFound(f"{email} is not an active agent of the linked portal")
         return agent.id
 
+    def _owner(self, ref: str) -> str:
+        """The agent id of a ticket's new owner (email or id; empty: nobody). Setting the
+        owner is assigning, which only Desk admins may do, in create --owner, update owner=
+        and assign alike (one rule, checked before any lookup or write)."""
+        check(self.actor.role, "assign", self.actor.user.email)
+        return self._agent_id(ref) if "@" in ref else ref.strip()
+
     @staticmethod
     def check_attachment(path: str) -> dict[str, Any]:
         file = Path(path)
@@ -99,7 +106,7 @@ class TicketService(TicketQueue):
         if due:
             data["dueDate"] = parse_due(due)
         if owner:
-            data["assigneeId"] = self._agent_id(owner)
+            data["assigneeId"] = self._owner(owner)
         if name == "Deals":
             data[DEAL_LINK_FIELD] = record.id
         data["contactId"] = self._contact_for(name, record, contact, new_contact)
@@ -161,9 +168,8 @@ class TicketService(TicketQueue):
         changes: dict[str, Any] = {}
         for raw, value in assignments.items():
             field = FIELD_ALIASES.get(raw, raw)
-            if field == "assigneeId":  # changing the owner is assigning: admins only
-                check(self.actor.role, "assign", self.actor.user.email)
-                value = self._agent_id(value) if "@" in value else value
+            if field == "assigneeId":
+                value = self._owner(value)
             elif field == "dueDate" and value:
                 value = parse_due(value)
             elif field == "contactId" and value:
@@ -177,7 +183,7 @@ class TicketService(TicketQueue):
     def assign(self, ticket_id: str, email: str) -> dict[str, Any]:
         self.allow("assign")
         self.ticket(ticket_id)
-        self.desk.update_record("tickets", ticket_id, {"assigneeId": self._agent_id(email)})
+        self.desk.update_record("tickets", ticket_id, {"assigneeId": self._owner(email)})
         self._audit("assign", ticket_id, {"to": email})
         return self.show(ticket_id)
 

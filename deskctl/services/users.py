@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deskctl.errors import NotFound, ValidationError
-from deskctl.models.people import ROLES
+from deskctl.errors import NotFound, RuleViolation, ValidationError
+from deskctl.models.people import ROLES, Agent, is_last_admin
 from deskctl.services.access import integration, require_admin
 
 if TYPE_CHECKING:
@@ -64,20 +64,33 @@ class UsersService:
                 results.append(_outcome(user.email, "invited", "invitation sent", role))
         return results
 
-    def set_role(self, email: str, role: str) -> dict[str, Any]:
+    def set_role(self, email: str, role: str, force: bool = False) -> dict[str, Any]:
         me = require_admin(self.backend, "change Desk roles")
         _check_role(role)
         desk = self._desk()
-        agent = next((a for a in desk.agents() if a.email.lower() == email.lower()), None)
+        agents = desk.agents()
+        agent = next((a for a in agents if a.email.lower() == email.lower()), None)
         if agent is None:
             raise NotFound(f"{email} is not an agent of the linked portal; invite them first "
                            "with 'deskctl users invite'")
+        refused = demotion_refused(agents, agent, role)
+        if refused and not force:
+            raise RuleViolation(refused + "; pass --force to demote them anyway")
         if agent.role == role:
             return {"email": agent.email, "role": role, "changed": False}
         desk.set_agent_role(agent.email, role)
         self.state.audit(me.email, "users.set-role", agent.email,
                          {"from": agent.role, "to": role})
         return {"email": agent.email, "role": role, "changed": True, "previous": agent.role}
+
+
+def demotion_refused(agents: list[Agent], agent: Agent, role: str) -> str | None:
+    """Why changing ``agent`` to ``role`` needs --force: it would leave the portal without an
+    active Desk admin (nobody could assign or delete tickets or manage agents)."""
+    if agent.role == "admin" and role != "admin" and is_last_admin(agents, agent.email):
+        return (f"{agent.email} is the portal's only active Desk admin; without one nobody "
+                "can assign or delete tickets or change roles")
+    return None
 
 
 def _check_role(role: str) -> None:

@@ -35,7 +35,7 @@ def test_example_plans_applies_and_is_idempotent(seeded) -> None:
 
 def test_apply_without_yes_and_without_a_terminal_changes_nothing(seeded) -> None:
     result = seeded("apply", "-f", str(EXAMPLE))
-    assert result.exit_code == 1 and "pass --yes" in result.stderr
+    assert result.exit_code == 2 and "not applied: pass --yes" in result.stderr
     assert seeded("integration", "status", "-o", "json").json()["state"] == "not-set-up"
 
 
@@ -94,3 +94,42 @@ def test_missing_file_and_admin_only(seeded, tmp_path) -> None:
     assert missing.exit_code == 1 and "integration file not found" in missing.stderr
     denied = seeded("--as", "sam.sales@acme.example", "apply", "-f", str(EXAMPLE), "--yes")
     assert denied.exit_code == 6
+
+
+def test_a_plan_apply_would_refuse_exits_1_and_lists_the_items(seeded, tmp_path) -> None:
+    seeded("portal", "connect", "acme-support")
+    seeded("sync", "configure", "--mode", "bidirectional")
+    path = write(tmp_path, "sync: {mode: one-way}\n"
+                           "users: {nobody@x.example: agent, lena@acme.example: agent}\n")
+    for flags in ((), ("--detailed-exitcode",)):
+        plan = seeded("plan", "-f", path, *flags)
+        assert plan.exit_code == 1, plan.stderr
+        assert "users/lena@acme.example" in plan.stdout  # the whole plan is still shown
+        lines = plan.stderr.strip().splitlines()
+        assert lines[0] == "Error: 3 changes, of which apply would refuse 2"
+        assert lines[1].startswith("  - users/nobody@x.example: not a CRM user")
+        assert lines[2].startswith("  - sync/mode: once enabled")
+
+
+def test_change_counts_are_singular_and_plural(seeded, tmp_path) -> None:
+    seeded("portal", "connect", "acme-support")
+    one = seeded("plan", "-f", write(tmp_path, "desk_tab: removed\n"))
+    assert one.exit_code == 0
+    assert one.stderr.startswith("1 change; 'deskctl apply -f ")
+    two = seeded("plan", "-f", write(tmp_path, "desk_tab: removed\nsignals: {new-rating: false}\n"))
+    assert two.stderr.startswith("2 changes; ")
+
+
+def test_dash_reads_the_file_from_stdin(seeded) -> None:
+    text = EXAMPLE.read_text()
+    plan = seeded("plan", "-f", "-", "-o", "json", input=text)
+    assert plan.exit_code == 0, plan.stderr
+    assert len(plan.json()) == 6
+    unasked = seeded("apply", "-f", "-", input=text)  # stdin holds the file: nobody to ask
+    assert unasked.exit_code == 2 and "pass --yes" in unasked.stderr
+    applied = seeded("apply", "-f", "-", "--yes", "-o", "json", input=text)
+    assert applied.exit_code == 0, applied.stderr
+    assert {r["outcome"] for r in applied.json()} == {"done"}
+    assert seeded("plan", "-f", "-", "--detailed-exitcode", input=text).exit_code == 0
+    bad = seeded("plan", "-f", "-", input="portal: [1, 2\n")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: <stdin>: line ")

@@ -41,7 +41,7 @@ def test_crm_validation_errors_change_nothing(seeded) -> None:
     assert result.stdout == ""
     assert "invalid email address 'not-mail'" in result.stderr
     bad_pair = seeded("sandbox", "crm", "create", "Contacts", "Last_Name")
-    assert bad_pair.exit_code == 1 and "expected FIELD=VALUE" in bad_pair.stderr
+    assert bad_pair.exit_code == 2 and "expected FIELD=VALUE, got 'Last_Name'" in bad_pair.stderr
     assert len(seeded("sandbox", "crm", "list", "Contacts", "-o", "json").json()) == before
 
 
@@ -78,7 +78,12 @@ def test_desk_records_and_customer_activity(seeded) -> None:
 
 
 def test_reset_starts_over(seeded) -> None:
-    result = seeded("sandbox", "reset")
+    refused = seeded("sandbox", "reset")  # no terminal to ask on: --yes is needed
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert "pass --yes (there is no terminal to ask on)" in refused.stderr
+    assert seeded("sandbox", "info", "-o", "json").json()["portals"] != []
+    result = seeded("sandbox", "reset", "--yes", "-o", "json")
     assert result.exit_code == 0
+    assert result.json()["removed"].endswith("sandbox.db")
     assert seeded("sandbox", "info", "-o", "json").json()["portals"] == []
     assert seeded("audit", "-o", "json").json()[0]["action"] == "sandbox.reset"

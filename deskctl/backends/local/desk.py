@@ -144,7 +144,7 @@ class LocalDesk(DeskApi):
 
     def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:
         record = self.get_record(kind, record_id)
-        self._validate(kind, {k: v for k, v in data.items() if v is not None}, partial=True)
+        self._validate(kind, data, partial=True)  # None blanks a field: not a required one
         merged = {k: v for k, v in {**record.data, **data}.items() if v is not None}
         with self.db.transaction():
             if kind == "tickets":
