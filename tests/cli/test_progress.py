@@ -8,6 +8,7 @@ import pty
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -21,8 +22,8 @@ def deskctl(*args: str, terminal: bool) -> tuple[int, str, str]:
                               stdin=subprocess.DEVNULL)
         return done.returncode, done.stdout, done.stderr
     master, slave = pty.openpty()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave,
-                            stdin=subprocess.DEVNULL)
+    stdout = tempfile.TemporaryFile()  # not a pipe: a long stdout must not block the child
+    proc = subprocess.Popen(command, stdout=stdout, stderr=slave, stdin=subprocess.DEVNULL)
     os.close(slave)
     chunks = []
     while True:
@@ -34,9 +35,9 @@ def deskctl(*args: str, terminal: bool) -> tuple[int, str, str]:
             break
         chunks.append(data)
     os.close(master)
-    assert proc.stdout is not None
-    stdout = proc.stdout.read().decode()
-    return proc.wait(timeout=120), stdout, b"".join(chunks).decode()
+    code = proc.wait(timeout=120)
+    stdout.seek(0)
+    return code, stdout.read().decode(), b"".join(chunks).decode()
 
 
 @pytest.fixture
