@@ -22,22 +22,24 @@ def deskctl(*args: str, terminal: bool) -> tuple[int, str, str]:
                               stdin=subprocess.DEVNULL)
         return done.returncode, done.stdout, done.stderr
     master, slave = pty.openpty()
-    stdout = tempfile.TemporaryFile()  # not a pipe: a long stdout must not block the child
-    proc = subprocess.Popen(command, stdout=stdout, stderr=slave, stdin=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    code = proc.wait(timeout=120)
-    stdout.seek(0)
-    return code, stdout.read().decode(), b"".join(chunks).decode()
+    # stdout to a file, not a pipe: a long stdout must not block the child
+    with tempfile.TemporaryFile() as stdout:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=slave,
+                                stdin=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        code = proc.wait(timeout=120)
+        stdout.seek(0)
+        return code, stdout.read().decode(), b"".join(chunks).decode()
 
 
 @pytest.fixture
