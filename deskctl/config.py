@@ -63,6 +63,9 @@ KEYS: tuple[Key, ...] = (
     Key("zoho.timeout", "float", 30.0, "seconds per HTTP request"),
     Key("zoho.deal_link_field", "str", "cf_deal_ids",
         "Desk ticket custom field that holds linked deal ids"),
+    Key("desk.from_address", "str", None,
+        "From address of ticket replies and forwards; must be one of the ticket department's "
+        "From addresses (default: the department's first active one)"),
     Key("sync.mapping", "mapping", None,
         "field mapping per module: {Accounts|Contacts: {CRM_Field: deskField}}"),
     Key("sync.overlap_seconds", "int", 5,

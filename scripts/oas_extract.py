@@ -189,6 +189,12 @@ def main(argv: list[str]) -> None:
     for key, (fields, source) in REQUIRED_BODY.items():
         operations[key]["requiredBody"] = {"fields": fields, "source": source}
     schemas = {**extractor.schemas, **SUPPLEMENT["schemas"]}
+    for key, pointer, props, source in SUPPLEMENT["additions"]:
+        node = schemas[key]
+        for part in pointer.strip("/").split("/"):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node.update(props)
+        schemas[key].setdefault("x-deskctl-additions", []).append(source)
     dangling = sorted({ref for ref in re.findall(r'"\$ref": "([^"]+)"',
                                                  json.dumps([operations, schemas]))
                        if ref not in schemas})

@@ -170,4 +170,14 @@ OPERATIONS: dict[str, Any] = {
         "responses": {"200": _list_of("supplement/RecycleBin#/entity"), "204": EMPTY}},
 }
 
-SUPPLEMENT = {"operations": OPERATIONS, "schemas": SCHEMAS}
+# Properties Zoho documents for a request whose OpenAPI schema leaves them out: (schema key,
+# JSON pointer inside it, properties to add, source).
+ADDITIONS: list[tuple[str, str, dict[str, Any], str]] = [
+    # Send Email Reply takes cc and bcc ("to, cc, bcc: comma-separated, EMAIL channel only",
+    # ≤ 13000 characters like `to`); Thread.json at this commit lists them on threads only.
+    ("desk/Thread.json#/components/schemas/emailThreadSendReply", "/allOf/1/properties",
+     {"cc": {**TEXT, "maxLength": 13000}, "bcc": {**TEXT, "maxLength": 13000}},
+     "https://desk.zoho.com/DeskAPIDocument#Threads_SendEmailReply"),
+]
+
+SUPPLEMENT = {"operations": OPERATIONS, "schemas": SCHEMAS, "additions": ADDITIONS}

@@ -18,6 +18,11 @@ EXTRACT = Path(__file__).with_name("zoho_oas.json")
 # desk-api.md §1.2 / DeskAPIDocument "Headers": orgId travels as a header, though the Desk
 # files declare it as a query parameter; likewise CRM's If-Modified-Since.
 HEADER_PARAMS = {"orgid", "if-modified-since"}
+# Answers Zoho documents beyond what its JSON files list (they list one success status):
+# 204 to a GET with nothing to return (DeskAPIDocument "HTTP status codes": 204 No Content;
+# CRM v8 "Status codes": 204 NO_CONTENT), and CRM's 201 CREATED / 207 MULTI_STATUS to
+# record writes (CRM v8 "Insert Records", "Update Records", "Status codes").
+ALSO_ANSWERS = {"GET": {204}, "crm POST": {201, 207}, "crm PUT": {207}, "crm DELETE": {207}}
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list,), "null": (type(None),)}
@@ -68,6 +73,13 @@ def _json_schema(holder: Any) -> Any:
     return (content.get("application/json") or {}).get("schema")
 
 
+def answers(op: Operation) -> set[int]:
+    """Every status this operation may answer with."""
+    listed = {int(s) for s in op.spec["responses"] if s.isdigit()}
+    return listed | ALSO_ANSWERS.get(op.method, set()) | ALSO_ANSWERS.get(
+        f"{op.spec['service']} {op.method}", set())
+
+
 def response_schema(op: Operation, status: int) -> Any:
     """The JSON schema of a response status, None when Zoho lists no body for it."""
     return _json_schema(op.spec["responses"].get(str(status)))
@@ -111,31 +123,70 @@ def _required(schema: Any) -> set[str]:
     return found
 
 
-def shape(schema: Any, value: Any) -> Any:
-    """The value cut down to what the schema declares: what Zoho's answer can contain."""
+def _allows_null(schema: Any) -> bool:
+    schema = resolve(schema)
+    types = schema.get("type") if isinstance(schema, dict) else None
+    if types is None:
+        return True
+    return bool(schema.get("nullable")) or "null" in ([types] if isinstance(types, str)
+                                                       else types)
+
+
+def _identifier(key: str) -> bool:
+    return key == "id" or key.endswith(("_id", "Id"))
+
+
+def _empty(schema: Any, depth: int = 0) -> Any:
+    """The emptiest value a required, non-nullable field can take: what the emulator answers
+    for a property the sandbox does not model (an identifier it never invents)."""
+    schema = resolve(schema)
+    if not isinstance(schema, dict) or depth > 3:
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        return _empty(variants[0], depth + 1)
+    types = schema.get("type")
+    kind = (types if isinstance(types, str) else (types or ["object"])[0]) if types else (
+        "object" if schema.get("properties") or schema.get("allOf") else "string")
+    if kind == "object":
+        return conform(schema, {}, invent=True) if depth < 3 else {}
+    return {"string": "", "integer": 0, "number": 0, "boolean": False, "array": []}.get(kind)
+
+
+def conform(schema: Any, value: Any, invent: bool = False) -> Any:
+    """The value as Zoho would answer it under this schema: keys the schema does not declare
+    dropped, required keys it lacks present as null (Zoho answers empty fields as null)
+    where the schema allows null, else as the emptiest value of their type; identifiers
+    are never made up for the sandbox's own objects, so what still breaks the schema,
+    `problems` reports."""
     schema = resolve(schema)
     if not isinstance(schema, dict) or value is None:
         return value
     variants = _variants(schema, value)
     if variants:
-        fitting = [v for v in variants if not problems(v, value)]
-        if fitting:
-            return shape(fitting[0], value)
-        merged: dict[str, Any] = {}
-        open_ = False
-        for variant in variants:
-            props, extra = properties(variant)
-            merged.update(props)
-            open_ = open_ or extra
-        schema = {"properties": merged, "additionalProperties": open_}
+        # the branch that fits best and keeps the most of the value
+        def score(variant: Any) -> tuple[int, int]:
+            shaped = conform(variant, value)
+            return (len(problems(variant, shaped)),
+                    -len(shaped) if isinstance(shaped, dict) else 0)
+        return conform(min(variants, key=score), value)
     if isinstance(value, dict):
         props, open_ = properties(schema)
-        if not props:
+        required = _required(schema)
+        if (not props and open_) or schema.get("patternProperties"):
             return value
-        return {k: shape(props[k], v) if k in props else v for k, v in value.items()
-                if k in props or open_}
+        out = {k: conform(props[k], v) if k in props else v for k, v in value.items()
+               if k in props or k in required or open_}
+        for key in sorted(required - set(out)):
+            if key not in props or _allows_null(props[key]):
+                out[key] = None
+            elif invent or not _identifier(key):  # a made-up object has made-up ids
+                out[key] = _empty(props[key])
+        return out
     if isinstance(value, list) and "items" in schema:
-        return [shape(schema["items"], item) for item in value]
+        return [conform(schema["items"], item) for item in value]
     return value
 
 
@@ -187,7 +238,7 @@ def problems(schema: Any, value: Any, where: str = "$", depth: int = 0,
 
 
 def request_problems(method: str, url: str, headers: dict[str, str],
-                     body: Any = None, required_body: bool = True) -> list[str]:
+                     body: Any = None) -> list[str]:
     """Where a request breaks the specification: an operation that does not exist, an
     undeclared query parameter or header (Zoho: 422 "Extra query parameter"), a value
     outside an enum, a missing required parameter, a JSON body against the request schema."""
@@ -229,7 +280,7 @@ def request_problems(method: str, url: str, headers: dict[str, str],
             found.append(f"{op.name}: sends a JSON body the operation lacks")
         else:
             found += problems(schema, body, f"{op.name} body", required=False)
-        needed = (op.spec.get("requiredBody") or {}).get("fields", []) if required_body else []
+        needed = (op.spec.get("requiredBody") or {}).get("fields", [])
         for alternatives in needed:
             if isinstance(body, dict) and not any(body.get(f) not in (None, "")
                                                   for f in alternatives):

@@ -23,7 +23,7 @@ LIST_COLUMNS = ["id", "number", "subject", "status", "priority", "due", "owner",
 
 
 def _service(app: App) -> TicketService:
-    return TicketService(app.backend, app.state)
+    return TicketService(app.backend, app.state, app.config.get("desk.from_address"))
 
 
 def _deal_text(deal: dict | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import NotFound, ValidationError
 from deskctl.models.permissions import check
@@ -15,6 +15,10 @@ from deskctl.models.tickets import DEAL_LINK_FIELD
 from deskctl.services.relations import deal_ids
 from deskctl.services.ticket_queue import TicketQueue, parse_due
 
+if TYPE_CHECKING:
+    from deskctl.backends.base import Backend
+    from deskctl.state import StateStore
+
 #: Zoho does not publish the limit; 20 MB is what its UI accepts per file
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 FIELD_ALIASES = {"owner": "assigneeId", "due": "dueDate", "contact": "contactId"}
@@ -22,6 +26,19 @@ NEW_CONTACT = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]+)>\s*$")
 
 
 class TicketService(TicketQueue):
+    def __init__(self, backend: Backend, state: StateStore,
+                 from_address: str | None = None) -> None:
+        super().__init__(backend, state)
+        # desk.from_address: replies and forwards go out from it (it must be a From address
+        # of the ticket's department); unset, the backend takes the department's default
+        self.from_address = from_address
+
+    def _mail(self, text: str, to: list[str], cc: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"content": text, "to": to, "cc": cc or []}
+        if self.from_address:
+            data["from"] = self.from_address
+        return data
+
     # creating
 
     def _contact_for(self, module: str, record: Record, contact: str | None,
@@ -142,9 +159,9 @@ class TicketService(TicketQueue):
         if not recipients:
             raise ValidationError("the ticket's contact has no email address to reply to")
         event = self.desk.add_ticket_event(ticket_id, "reply", self.actor.user.email,
-                                           {"content": text, "to": recipients[:1],
-                                            "cc": recipients[1:]})
-        self._audit("reply", ticket_id, {"to": recipients})
+                                           self._mail(text, recipients[:1], recipients[1:]))
+        self._audit("reply", ticket_id, {"to": recipients[:1], "cc": recipients[1:],
+                                         "from": event.data.get("from")})
         return event.to_dict()
 
     def forward(self, ticket_id: str, to: list[str], text: str) -> dict[str, Any]:
@@ -154,8 +171,8 @@ class TicketService(TicketQueue):
             raise ValidationError(f"invalid email address {bad[0]!r}")
         self.ticket(ticket_id)
         event = self.desk.add_ticket_event(ticket_id, "forward", self.actor.user.email,
-                                           {"content": text, "to": list(to)})
-        self._audit("forward", ticket_id, {"to": list(to)})
+                                           self._mail(text, list(to)))
+        self._audit("forward", ticket_id, {"to": list(to), "from": event.data.get("from")})
         return event.to_dict()
 
     # changes

@@ -1,5 +1,5 @@
 """A fake Zoho over the sandbox, reached through `responses`; every request our code
-sends is checked against Zoho's OpenAPI specifications."""
+sends and every answer the emulator gives is checked against Zoho's OpenAPI specifications."""
 
 from __future__ import annotations
 
@@ -61,8 +61,27 @@ class FakeZoho:
                 status, headers, payload = fault
                 return status, headers, payload
         reply = self.emulator.handle(request.method, request.url, dict(request.headers), body)
+        self.problems += oas.check_response(request.method, request.url, reply.status,
+                                            reply.encoded())
         return reply.status, {"Content-Type": "application/json", **reply.headers}, \
             reply.encoded()
+
+
+class CheckedEmulator(Emulator):
+    """The emulator behind a real socket, checking what crosses it both ways."""
+
+    def __init__(self, sandbox: LocalBackend) -> None:
+        super().__init__(sandbox)
+        self.problems: list[str] = []
+
+    def handle(self, method: str, url: str, headers: dict[str, str],
+               body: bytes | None) -> Any:
+        json_body = "json" in {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        if "/oauth/" not in url:
+            self.problems += oas.check(method, url, headers, body if json_body else None)
+        reply = super().handle(method, url, headers, body)
+        self.problems += oas.check_response(method, url, reply.status, reply.encoded())
+        return reply
 
 
 def settings(**overrides: Any) -> ZohoSettings:
@@ -90,7 +109,7 @@ def fake(tmp_path: Path) -> Iterator[FakeZoho]:
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             mock.add_callback(method, re.compile(r"https://.*"), callback=fake.callback)
         yield fake
-        assert fake.problems == [], "requests that break Zoho's specification"
+        assert fake.problems == [], "requests or answers that break Zoho's specification"
 
 
 @pytest.fixture

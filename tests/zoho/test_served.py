@@ -13,20 +13,20 @@ import pytest
 import requests
 
 from deskctl.backends.local import LocalBackend
-from deskctl.backends.local.emulator import Emulator
 from deskctl.backends.local.seed import SeedCounts, seed
 from deskctl.backends.local.server import Faults, make_server
 from deskctl.backends.zoho import ZohoBackend
 from deskctl.backends.zoho.auth import TokenProvider
 from deskctl.errors import UsageError
 from tests.backends.contract import BackendContract, World
-from tests.zoho.conftest import settings
+from tests.zoho.conftest import CheckedEmulator, settings
 
 
 def served(tmp_path: Path, faults: Faults) -> Iterator[tuple[str, LocalBackend]]:
     sandbox = LocalBackend(tmp_path / "served.db")
     seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
-    server = make_server(Emulator(sandbox), "127.0.0.1", 0, faults)
+    emulator = CheckedEmulator(sandbox)
+    server = make_server(emulator, "127.0.0.1", 0, faults)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -34,6 +34,7 @@ def served(tmp_path: Path, faults: Faults) -> Iterator[tuple[str, LocalBackend]]
     finally:
         server.shutdown()
         server.server_close()
+    assert emulator.problems == [], "requests or answers that break Zoho's specification"
 
 
 def backend_for(url: str, credentials, tmp_path: Path, **overrides) -> ZohoBackend:

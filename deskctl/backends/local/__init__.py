@@ -57,8 +57,14 @@ class LocalBackend(Backend):
                          "invited_time, activated_time) VALUES (?, ?, ?, ?, 'admin', 'active', "
                          "?, ?)", (self.db.new_id("desk"), portal_id, admin_email, admin_name,
                                    now, now))
+            department_id = self.db.new_id("desk")
             conn.execute("INSERT INTO departments VALUES (?, ?, ?)",
-                         (self.db.new_id("desk"), portal_id, "Support"))
+                         (department_id, portal_id, "Support"))
+            slug = name.lower().replace(" ", "-").replace("_", "-")
+            conn.execute("INSERT INTO from_addresses (id, department_id, address, "
+                         "display_name, created_time) VALUES (?, ?, ?, ?, ?)",
+                         (self.db.new_id("desk"), department_id, f"support@{slug}.example",
+                          "Support", now))
         return Portal(portal_id, name, admin_email)
 
     def create_portal(self, name: str) -> Portal:
@@ -93,8 +99,9 @@ class LocalBackend(Backend):
     def outbox(self, limit: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM outbox ORDER BY id DESC" + (" LIMIT ?" if limit else "")
         rows = self.db.conn.execute(sql, (limit,) if limit else ()).fetchall()
-        return [{"id": r["id"], "sent": r["sent_time"], "to": r["to_email"],
-                 "subject": r["subject"], "body": r["body"]} for r in rows]
+        return [{"id": r["id"], "sent": r["sent_time"], "from": r["from_email"] or "",
+                 "to": r["to_email"], "cc": r["cc"], "subject": r["subject"],
+                 "body": r["body"]} for r in rows]
 
     def desk(self, portal_id: str) -> LocalDesk:
         return LocalDesk(self.db, portal_id)

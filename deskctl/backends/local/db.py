@@ -45,6 +45,20 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, sent_time TEXT NOT NULL, portal_id TEXT,
         to_email TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL)
     """,
+    # a department's From addresses (Zoho Desk: Setup > Channels > Email, listed by
+    # GET /api/v1/mailReplyAddress); replies and forwards are sent from one of them
+    """
+    CREATE TABLE from_addresses (
+        id TEXT PRIMARY KEY, department_id TEXT NOT NULL REFERENCES departments(id),
+        address TEXT NOT NULL COLLATE NOCASE, display_name TEXT NOT NULL,
+        is_active INTEGER NOT NULL DEFAULT 1, created_time TEXT NOT NULL);
+    INSERT INTO from_addresses (id, department_id, address, display_name, created_time)
+        SELECT d.id || '1', d.id, 'support@' || lower(replace(replace(p.name, ' ', '-'),
+               '_', '-')) || '.example', d.name, p.created_time
+        FROM departments d JOIN portals p ON p.id = d.portal_id;
+    ALTER TABLE outbox ADD COLUMN from_email TEXT;
+    ALTER TABLE outbox ADD COLUMN cc TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 CRM_SCOPE = "crm"

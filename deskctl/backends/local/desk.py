@@ -77,11 +77,36 @@ class LocalDesk(DeskApi):
             conn.execute("UPDATE agents SET status = 'active', activated_time = ? WHERE id = ?",
                          (clock.now_iso(), agent_id))
 
-    def send_mail(self, to: str, subject: str, body: str) -> None:
+    def send_mail(self, to: str, subject: str, body: str, cc: str = "",
+                  sender: str | None = None) -> None:
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO outbox (sent_time, portal_id, to_email, subject, body) "
-                         "VALUES (?, ?, ?, ?, ?)",
-                         (clock.now_iso(), self.portal_id, to, subject, body))
+            conn.execute("INSERT INTO outbox (sent_time, portal_id, from_email, to_email, cc, "
+                         "subject, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (clock.now_iso(), self.portal_id, sender, to, cc, subject, body))
+
+    def from_addresses(self, department_id: str) -> list[dict[str, Any]]:
+        """The department's From addresses, oldest (its default) first."""
+        rows = self.db.conn.execute(
+            "SELECT f.* FROM from_addresses f JOIN departments d ON d.id = f.department_id "
+            "WHERE d.portal_id = ? AND f.department_id = ? ORDER BY f.created_time, f.id",
+            (self.portal_id, department_id)).fetchall()
+        return [dict(r) for r in rows]
+
+    def _sender(self, ticket: Record, wanted: str | None) -> str:
+        """The From address of a reply: the one asked for if the ticket's department has it
+        (Zoho refuses any other, Thread.json sendReply), else the department's first."""
+        department = str(ticket.data.get("departmentId", ""))
+        active = [f["address"] for f in self.from_addresses(department) if f["is_active"]]
+        if wanted:
+            if wanted.lower() not in (a.lower() for a in active):
+                raise ValidationError(
+                    f"{wanted} is not a From address of the ticket's department (its "
+                    f"addresses: {', '.join(active) or 'none'})", field="fromEmailAddress")
+            return wanted
+        if not active:
+            raise ValidationError("the ticket's department has no active From address",
+                                  field="fromEmailAddress")
+        return str(active[0])
 
     def departments(self) -> list[dict[str, str]]:
         rows = self.db.conn.execute("SELECT id, name FROM departments WHERE portal_id = ? "
@@ -206,12 +231,15 @@ class LocalDesk(DeskApi):
             raise ValidationError(f"rating must be one of {', '.join(RATINGS)}")
         if kind != "attachment" and kind != "rating" and not str(data.get("content", "")).strip():
             raise ValidationError("the text is empty")
+        if kind in ("reply", "forward"):
+            data = {**data, "from": self._sender(ticket, data.get("from"))}
         with self.db.transaction():
             event = self._insert_event(ticket_id, kind, author, data)
-            if kind in ("reply", "forward"):
-                for to in data.get("to", []):
-                    self.send_mail(to, f"[#{ticket.data.get('ticketNumber')}] "
-                                       f"{ticket.data.get('subject')}", data["content"])
+            if kind in ("reply", "forward") and data.get("to"):
+                self.send_mail(", ".join(data.get("to", [])),
+                               f"[#{ticket.data.get('ticketNumber')}] "
+                               f"{ticket.data.get('subject')}", data["content"],
+                               ", ".join(data.get("cc", [])), data["from"])
             # activity counts as a modification of the ticket, as in Zoho
             self.db.replace(self.portal_id, "tickets", ticket, ticket.data)
         return event

@@ -13,8 +13,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from deskctl import clock
+from deskctl.backends import zohospec
 from deskctl.backends.local import LocalBackend, activity
+from deskctl.backends.local import emulator_desk as desk_shapes
+from deskctl.backends.local import emulator_strict as strict
 from deskctl.backends.local.crm import CRM_SCOPE
+from deskctl.backends.local.emulator_desk import addresses, stable_id, thread
 from deskctl.errors import DeskctlError, NotFound, ValidationError
 from deskctl.models.records import FieldMeta, Record
 from deskctl.models.tickets import DEAL_LINK_FIELD
@@ -23,7 +27,6 @@ PER_PAGE_MAX = 200
 TYPES = {"currency": "currency", "lookup": "lookup", "picklist": "picklist"}
 ROLE_TYPES = {"admin": "Admin", "agent": "AgentPublic", "light-agent": "Light"}
 ROLES_BY_TYPE = {v: k for k, v in ROLE_TYPES.items()}
-
 
 @dataclass
 class Reply:
@@ -75,13 +78,31 @@ class Emulator:
                             Reply(401, {"errorCode": "INVALID_OAUTH",
                                         "message": "The OAuth Token you provided is invalid."}))
                 payload = self._json(body, headers)
+                op = zohospec.find(method, parsed.path)
+                if op is None:
+                    raise NotFound(f"no route {method} {parsed.path}")
+                found = zohospec.request_problems(method, url, headers, payload)
+                if found:
+                    return Reply(*strict.refusal(service, found))
                 if service == "crm":
-                    return self._crm(method, parsed.path[len("/crm/v8"):], query, headers,
-                                     payload)
-                return self._desk(method, parsed.path[len("/api/v1"):], query, headers,
-                                  payload)
+                    reply = self._crm(method, parsed.path[len("/crm/v8"):], query, headers,
+                                      payload)
+                else:
+                    reply = self._desk(method, parsed.path[len("/api/v1"):], query, headers,
+                                       payload)
+                reply.body = strict.answer(op, reply.status, reply.body)
+                return reply
             except NotFound as exc:
                 return Reply(404, {"errorCode": "URL_NOT_FOUND", "code": "NOT_FOUND",
+                                   "message": exc.message, "status": "error"})
+            except ValidationError as exc:
+                if exc.field and not parsed.path.startswith("/crm/"):
+                    # Desk: 422 INVALID_DATA naming the field (Common.json invalidData...)
+                    return Reply(422, {"errorCode": "INVALID_DATA", "message": exc.message,
+                                       "errors": [{"fieldName": f"/{exc.field}",
+                                                   "errorType": "invalid",
+                                                   "errorMessage": exc.message}]})
+                return Reply(400, {"errorCode": "INVALID_DATA", "code": "INVALID_DATA",
                                    "message": exc.message, "status": "error"})
             except DeskctlError as exc:
                 return Reply(400, {"errorCode": "INVALID_DATA", "code": "INVALID_DATA",
@@ -120,12 +141,14 @@ class Emulator:
 
     @staticmethod
     def _field_json(f: FieldMeta) -> dict[str, Any]:
-        data: dict[str, Any] = {"api_name": f.api_name, "field_label": f.label,
+        data: dict[str, Any] = {"id": stable_id(f.api_name), "api_name": f.api_name,
+                                "field_label": f.label, "display_label": f.label,
                                 "data_type": f.type, "system_mandatory": f.required,
                                 "custom_field": f.custom, "visible": f.enabled,
                                 "read_only": f.read_only, "length": f.max_length}
         if f.choices:
-            data["pick_list_values"] = [{"actual_value": c, "display_value": c}
+            data["pick_list_values"] = [{"id": stable_id(f"{f.api_name}.{c}"),
+                                         "actual_value": c, "display_value": c}
                                         for c in f.choices]
         if f.lookup:
             data["lookup"] = {"module": {"api_name": f.lookup}}
@@ -158,10 +181,13 @@ class Emulator:
             if query.get("type") == "CurrentUser":
                 users = [crm.current_user()]
             return Reply(200, {"users": [{"id": u.id, "email": u.email, "full_name": u.name,
-                                          "profile": {"name": u.profile}, "status": u.status}
+                                          "profile": {"name": u.profile,
+                                                      "id": stable_id(u.profile)},
+                                          "status": u.status}
                                          for u in users], "info": {"more_records": False}})
         if parts == ["settings", "modules"]:
-            return Reply(200, {"modules": [{"api_name": m.api_name, "plural_label": m.label,
+            return Reply(200, {"modules": [{"id": stable_id(m.api_name),
+                                            "api_name": m.api_name, "plural_label": m.label,
                                             "generated_type": "custom" if m.custom else "default",
                                             "api_supported": True} for m in crm.modules()]})
         if parts == ["settings", "fields"]:
@@ -217,7 +243,7 @@ class Emulator:
             else:
                 results = crm.update_records(module, [(str(r.pop("id", "")), r)
                                                       for r in unwrap])
-            return self._batch(results)
+            return self._batch(results, created=method == "POST")
         if method == "DELETE" and len(parts) == 1:
             ids = [i for i in query.get("ids", "").split(",") if i]
             if len(ids) > 100:
@@ -238,7 +264,9 @@ class Emulator:
         return list(found.values())
 
     @staticmethod
-    def _batch(results: list[Any]) -> Reply:
+    def _batch(results: list[Any], created: bool = False) -> Reply:
+        """CRM v8: 201 when every record was inserted, 200 when updated or deleted, 207 on a
+        mix, 400 when none succeeded (Insert/Update/Delete Records pages, "Status codes")."""
         rows = []
         for result in results:
             if result.ok:
@@ -255,24 +283,27 @@ class Emulator:
                 rows.append({"code": "INVALID_DATA", "status": "error",
                              "message": result.error, "details": {"api_name": result.field}})
         ok = sum(r["status"] == "success" for r in rows)
-        status = 201 if ok == len(rows) else (400 if ok == 0 else 207)
+        status = (201 if created else 200) if ok == len(rows) else (400 if ok == 0 else 207)
         return Reply(status, {"data": rows})
 
     # Desk v1
 
     def _desk_record(self, kind: str, record: Record) -> dict[str, Any]:
-        data = {k: v for k, v in record.data.items() if k != DEAL_LINK_FIELD}
+        """Custom fields travel under "cf" (Ticket.json/Contact.json `cf`); the deal-link
+        field under the name the portal gave it."""
+        data = {k: v for k, v in record.data.items() if not k.startswith("cf_")}
         data.update(id=record.id, createdTime=desk_time(record.created_time),
                     modifiedTime=desk_time(record.modified_time))
+        data["cf"] = {(self.deal_field if k == DEAL_LINK_FIELD else k): v
+                      for k, v in record.data.items() if k.startswith("cf_")}
         if kind == "tickets":
-            data["cf"] = {self.deal_field: record.data.get(DEAL_LINK_FIELD)}
+            data["cf"].setdefault(self.deal_field, None)
         return data
 
     def _from_desk(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in payload.items() if k != "cf"}
-        if kind == "tickets" and isinstance(payload.get("cf"), dict) and \
-                self.deal_field in payload["cf"]:
-            data[DEAL_LINK_FIELD] = payload["cf"][self.deal_field]
+        for key, value in (payload.get("cf") or {}).items():
+            data[DEAL_LINK_FIELD if key == self.deal_field else key] = value
         return data
 
     @staticmethod
@@ -322,6 +353,13 @@ class Emulator:
         if parts == ["customerHappiness"] and method == "GET":
             rows = activity.happiness(desk, query)
             return Reply(200, {"data": rows}) if rows else Reply(204)
+        if parts == ["mailReplyAddress"]:
+            return self._window(desk_shapes.from_addresses(
+                desk.from_addresses(query["departmentId"]), query.get("isActive")), query,
+                False)
+        if parts == ["organizationFields"]:
+            return Reply(200, {"data": desk_shapes.organization_fields(
+                desk.fields(query["module"]), self.deal_field)})
         kind = parts[0]
         if kind not in ("contacts", "accounts", "tickets"):
             raise NotFound(f"no route {method} /api/v1{path}")
@@ -375,11 +413,7 @@ class Emulator:
             rows = activity.history(desk, ticket_id, query)
             return Reply(200, {"data": rows}) if rows else Reply(204)
         if what == "threads" and method == "GET":
-            rows = [{"id": e.id, "direction": "in" if e.kind == "customer-reply" else "out",
-                     "isForward": e.kind == "forward", "fromEmailAddress": e.author,
-                     "to": ",".join(e.data.get("to", [])), "summary": e.data.get("content"),
-                     "createdTime": desk_time(e.created_time), "channel": "EMAIL"}
-                    for e in desk.ticket_events(ticket_id)
+            rows = [thread(e, desk_time(e.created_time)) for e in desk.ticket_events(ticket_id)
                     if e.kind in ("reply", "forward", "customer-reply")]
             return self._window(rows, query, False)
         if what == "comments" and method == "GET":
@@ -394,10 +428,11 @@ class Emulator:
         author = self.backend.crm.current_user().email
         if what == "sendReply":
             kind = "forward" if payload.get("isForward") else "reply"
-            recipients = [t for t in str(payload.get("to") or "").split(",") if t]
-            event = desk.add_ticket_event(ticket_id, kind, author,
-                                          {"content": payload["content"], "to": recipients})
-            return Reply(200, {"id": event.id, "direction": "out"})
+            event = desk.add_ticket_event(ticket_id, kind, author, {
+                "content": payload["content"], "to": addresses(payload.get("to")),
+                "cc": addresses(payload.get("cc")), "from": payload["fromEmailAddress"]})
+            return Reply(200, {**thread(event, desk_time(event.created_time)),
+                               "content": payload["content"]})
         if what == "comments":
             event = desk.add_ticket_event(ticket_id, "comment", author, {
                 "content": payload["content"], "public": payload.get("isPublic", True)})

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
-from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.zoho.activity import read_history, read_ratings
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
-from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
+from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, ensure_valid
 from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent, wanted
 
 if TYPE_CHECKING:
@@ -36,6 +35,17 @@ SEARCH_FIELDS = {"contacts": {"lastName", "firstName"}, "accounts": {"accountNam
 TRASH_KEYS = {"contacts": "contactIds", "accounts": "accountIds", "tickets": "ticketIds"}
 SKIP = {"id", "createdTime", "modifiedTime", "webUrl", "cf", "customFields", "isDeleted",
         "isTrashed", "zohoCRMContact", "zohoCRMAccount", "customerHappiness", "photoURL"}
+# organizationFields `type` (Field.json commonFieldResponse.type) -> our field types
+FIELD_TYPES = {"Text": "text", "Textarea": "textarea", "LargeText": "textarea",
+               "Email": "email", "Phone": "phone", "Fax": "phone", "URL": "website",
+               "Picklist": "picklist", "Date": "date", "DateTime": "datetime",
+               "Number": "integer", "Decimal": "currency", "Currency": "currency",
+               "Percent": "currency", "Boolean": "boolean", "Checkbox": "boolean",
+               "LookUp": "lookup", "Lookup": "lookup"}
+# the standard lookups' targets (organizationFields names none for them)
+LOOKUPS = {"contactId": "contacts", "accountId": "accounts", "departmentId": "departments",
+           "assigneeId": "agents"}
+KIND_LABELS = {"contacts": "Contacts", "accounts": "Accounts", "tickets": "Tickets"}
 
 
 def desk_time(text: str | None) -> str:
@@ -49,22 +59,28 @@ class ZohoDesk(DeskApi):
         self.http = http
         self.concurrency = settings.concurrency
         self.deal_field = settings.deal_link_field
+        self._fields: dict[str, ModuleMeta] = {}
+        self._from_addresses: dict[str, list[str]] = {}
 
     # records
 
     def _record(self, raw: dict[str, Any]) -> Record:
         data = {k: v for k, v in raw.items() if k not in SKIP and v is not None
                 and not isinstance(v, (dict, list))}
-        deals = (raw.get("cf") or {}).get(self.deal_field)
-        if deals:
-            data[DEAL_LINK_FIELD] = deals
+        for key, value in (raw.get("cf") or {}).items():  # custom fields: {"cf": {"cf_x": v}}
+            if value is not None:
+                data[DEAL_LINK_FIELD if key == self.deal_field else key] = value
         return Record(str(raw["id"]), data, desk_time(raw.get("createdTime")),
                       desk_time(raw.get("modifiedTime")) or desk_time(raw.get("createdTime")))
 
     def _body(self, data: dict[str, Any]) -> dict[str, Any]:
-        body = {k: v for k, v in data.items() if k != DEAL_LINK_FIELD}
-        if DEAL_LINK_FIELD in data:
-            body["cf"] = {self.deal_field: data[DEAL_LINK_FIELD]}
+        """Custom fields go under "cf" (Ticket.json/Contact.json/Account.json request bodies
+        are closed: a top-level cf_x is answered 422)."""
+        body = {k: v for k, v in data.items() if not k.startswith("cf_")}
+        custom = {(self.deal_field if k == DEAL_LINK_FIELD else k): v
+                  for k, v in data.items() if k.startswith("cf_")}
+        if custom:
+            body["cf"] = custom
         return body
 
     def _pages(self, path: str, limit: int, params: dict[str, Any],
@@ -83,10 +99,31 @@ class ZohoDesk(DeskApi):
         return rows, True
 
     def fields(self, kind: str) -> ModuleMeta:
-        """Desk's standard fields (custom fields are passed through unchecked)."""
+        """The portal's fields, statuses, priorities and limits as Zoho lists them
+        (GET /organizationFields?module=, Field.json getFields; desk-api.md §4.11), read
+        once per command."""
         if kind not in DESK_KINDS:
             raise NotFound(f"unknown Desk collection {kind!r}")
-        return DESK_KINDS_META[kind]
+        if kind not in self._fields:
+            body = self.http.request("GET", "/organizationFields", params={"module": kind})
+            self._fields[kind] = ModuleMeta(kind, KIND_LABELS[kind], False, tuple(
+                self._field(raw) for raw in (body or {}).get("data", [])))
+        return self._fields[kind]
+
+    def _field(self, raw: dict[str, Any]) -> FieldMeta:
+        name = str(raw.get("apiName") or "")
+        kind = str(raw.get("type") or "Text")
+        limit = raw.get("maxLength")
+        lookup = ((raw.get("lookup") or {}).get("module") or {}).get("apiName")
+        return FieldMeta(
+            DEAL_LINK_FIELD if name == self.deal_field else name,
+            str(raw.get("displayLabel") or name), FIELD_TYPES.get(kind, "text"),
+            required=bool(raw.get("isMandatory")), custom=bool(raw.get("isCustomField")),
+            read_only=kind == "AutoNumber",
+            max_length=int(str(limit)) if str(limit or "").isdigit() else 255,
+            choices=tuple(str(v["value"]) for v in raw.get("allowedValues") or []
+                          if v and v.get("value") is not None),
+            lookup=LOOKUPS.get(name) or (str(lookup) if lookup else None))
 
     def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
         """Oldest modification first. A full read of contacts or accounts pages the list;
@@ -160,9 +197,8 @@ class ZohoDesk(DeskApi):
         return list(found.values())
 
     def _checked(self, kind: str, data: dict[str, Any], partial: bool) -> dict[str, Any]:
-        """Refuse what Desk would refuse before sending it (custom `cf_` fields pass)."""
-        standard = {k: v for k, v in data.items() if not k.startswith("cf_")}
-        ensure_valid(self.fields(kind), standard, partial=partial)
+        """Refuse what Desk would refuse before sending it, by the portal's own fields."""
+        ensure_valid(self.fields(kind), data, partial=partial)
         return self._body(data)
 
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
@@ -222,6 +258,34 @@ class ZohoDesk(DeskApi):
 
     # ticket activity
 
+    def _sender(self, ticket_id: str, asked: str | None) -> str:
+        """The From address of a reply or forward: Zoho sends only from an address configured
+        for the ticket's department ("The from address in the email must be a from address
+        configured in your help desk portal", Thread.json sendReply), listed by
+        GET /mailReplyAddress?departmentId= (MailReplyAddress.json). `asked` (the profile's
+        desk.from_address) must be one of them; else the department's first active one."""
+        department = str(self.get_record("tickets", ticket_id).data.get("departmentId", ""))
+        if department not in self._from_addresses:
+            rows = self._pages("/mailReplyAddress", 100, {"departmentId": department,
+                                                          "isActive": "true"})[0]
+            self._from_addresses[department] = [str(r["address"]) for r in rows
+                                                if r.get("address") and
+                                                r.get("isActive", True) is not False]
+        active = self._from_addresses[department]
+        if asked:
+            if asked.lower() not in (a.lower() for a in active):
+                raise ValidationError(
+                    f"{asked} (desk.from_address) is not an active From address of the "
+                    f"ticket's department (its addresses: {', '.join(active) or 'none'})",
+                    field="fromEmailAddress")
+            return asked
+        if not active:
+            raise ValidationError(
+                "the ticket's department has no active From address: add one in Zoho Desk "
+                "(Setup > Channels > Email) or set desk.from_address",
+                field="fromEmailAddress")
+        return active[0]
+
     def ticket_events(self, ticket_id: str,
                       kinds: Collection[str] | None = None) -> list[TicketEvent]:
         events = []
@@ -231,11 +295,16 @@ class ZohoDesk(DeskApi):
                     kind = "customer-reply"
                 else:
                     kind = "forward" if raw.get("isForward") else "reply"
+                sender = str(raw.get("fromEmailAddress") or "")
+                data: dict[str, Any] = {"content": raw.get("summary") or raw.get("content"),
+                                        "to": _addresses(raw.get("to")),
+                                        "cc": _addresses(raw.get("cc"))}
+                if kind != "customer-reply":
+                    data["from"] = sender
                 events.append(TicketEvent(
-                    str(raw["id"]), ticket_id, kind, str(raw.get("fromEmailAddress") or ""),
-                    desk_time(raw.get("createdTime")),
-                    {"content": raw.get("summary") or raw.get("content"),
-                     "to": [t for t in str(raw.get("to") or "").split(",") if t]}))
+                    str(raw["id"]), ticket_id, kind,
+                    str((raw.get("author") or {}).get("email") or sender),
+                    desk_time(raw.get("createdTime")), data))
         if wanted("comment", kinds) or wanted("customer-comment", kinds):
             for raw in self._pages(f"/tickets/{ticket_id}/comments", 100, {})[0]:
                 commenter = raw.get("commenter") or {}
@@ -260,10 +329,13 @@ class ZohoDesk(DeskApi):
     def add_ticket_event(self, ticket_id: str, kind: str, author: str,
                          data: dict[str, Any]) -> TicketEvent:
         if kind in ("reply", "forward"):
-            body = self.http.request("POST", f"/tickets/{ticket_id}/sendReply", json={
-                "channel": "EMAIL", "content": data["content"],
-                "to": ",".join(data.get("to", []) + data.get("cc", [])),  # the spec has no cc
-                "isForward": kind == "forward", "contentType": "plainText"})
+            data = {**data, "from": self._sender(ticket_id, data.get("from"))}
+            mail = {"channel": "EMAIL", "fromEmailAddress": data["from"],
+                    "to": ",".join(data.get("to", [])), "content": data["content"],
+                    "isForward": kind == "forward", "contentType": "plainText"}
+            if data.get("cc"):
+                mail["cc"] = ",".join(data["cc"])
+            body = self.http.request("POST", f"/tickets/{ticket_id}/sendReply", json=mail)
         elif kind == "comment":
             body = self.http.request("POST", f"/tickets/{ticket_id}/comments", json={
                 "content": data["content"], "isPublic": data.get("public", True),
@@ -279,3 +351,7 @@ class ZohoDesk(DeskApi):
                               "cannot make one on their behalf")
         return TicketEvent(str((body or {}).get("id", "")), ticket_id, kind, author,
                            clock.now_iso(), data)
+
+
+def _addresses(text: Any) -> list[str]:
+    return [t.strip() for t in str(text or "").split(",") if t.strip()]
