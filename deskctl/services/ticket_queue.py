@@ -123,8 +123,7 @@ class TicketQueue:
         elif view == "high-priority":
             tickets = [t for t in tickets if t.data.get("priority") in ("High", "Urgent")]
         elif view == "forwarded":
-            tickets = [t for t in tickets if any(e.kind == "forward"
-                                                 for e in self.desk.ticket_events(t.id))]
+            tickets = [t for t in tickets if self.desk.ticket_events(t.id, ("forward",))]
         rows = [self._row(t, now) for t in tickets]
         keys = {
             "created": lambda r: r["_created"],

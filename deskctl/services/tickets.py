@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl.errors import NotFound, ValidationError
 from deskctl.models.permissions import check
 from deskctl.models.records import EMAIL_RE, Record, coerce_text
-from deskctl.models.tickets import DEAL_LINK_FIELD
+from deskctl.models.tickets import CONVERSATION, DEAL_LINK_FIELD
 from deskctl.services.relations import deal_ids
 from deskctl.services.ticket_queue import TicketQueue, parse_due
 
@@ -150,7 +150,7 @@ class TicketService(TicketQueue):
         contact = self.contacts.get(ticket.data.get("contactId", ""))
         recipients = [contact.data["email"]] if contact and contact.data.get("email") else []
         if to_all:
-            for event in self.desk.ticket_events(ticket_id):
+            for event in self.desk.ticket_events(ticket_id, CONVERSATION):
                 recipients += event.data.get("to", []) + event.data.get("cc", [])
                 if event.kind.startswith("customer") and "@" in event.author:
                     recipients.append(event.author)

@@ -270,6 +270,10 @@ def test_crm_writes_fire_no_automation_unless_configured(fake: FakeZoho, zoho_cr
     loud.crm.create_records("Accounts", [{"Account_Name": "Loud"}])
     assert _bodies(fake, "POST", "/crm/v8/Accounts$")[-1]["trigger"] == ["workflow",
                                                                           "approval"]
+    quiet.crm.delete_records("Accounts", [str(created[0].id)])
+    loud.crm.delete_records("Accounts", [str(created[0].id)])
+    deletes = [c.request.url for c in fake.mock.calls if c.request.method == "DELETE"]
+    assert "wf_trigger=false" in deletes[0] and "wf_trigger=true" in deletes[1]
 
 
 def test_concurrency_leaves_headroom_below_the_editions_limit(tmp_path: Path) -> None:

@@ -275,7 +275,11 @@ class ZohoCrm(CrmApi):
     def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:
         api_name = self.module(module).api_name
         return self._batched(ids, lambda batch: self._results(self.http.request(
-            "DELETE", f"/{api_name}", params={"ids": ",".join(batch)}), len(batch)))
+            "DELETE", f"/{api_name}", params={
+                "ids": ",".join(batch),
+                # deletes take no `trigger`; workflows run unless wf_trigger=false
+                # (crm-oas v8 record.json Delete Records parameters)
+                "wf_trigger": str("workflow" in self.triggers).lower()}), len(batch)))
 
     # the Desk tab has no public API
 
