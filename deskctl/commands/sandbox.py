@@ -108,9 +108,12 @@ def outbox(app: App, limit: int | None) -> None:
               help="Answer 429 (Retry-After: 1) above N requests per second.")
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of connections closed without an answer.")
+@click.option("--daily-limit", type=click.IntRange(min=0), default=0, metavar="N",
+              help="After N API calls per service, answer as Zoho does when the day's API "
+                   "credits are spent (0: never).")
 @pass_app
 def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
-          rate_limit: str, drop_rate: float) -> None:
+          rate_limit: str, drop_rate: float, daily_limit: int) -> None:
     """Serve the sandbox as an offline Zoho (CRM v8, Desk v1, OAuth) until interrupted.
 
     Point the zoho backend at it with zoho.crm_url, zoho.desk_url and zoho.accounts_url
@@ -127,7 +130,8 @@ def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
         raise UsageError(f"--rate-limit expects N/s, got {rate_limit!r}") from None
     service = _service(app)
     emulator = Emulator(service.backend)
-    server = make_server(emulator, host, port, Faults(latency_ms, error_rate, rate, drop_rate))
+    server = make_server(emulator, host, port, Faults(latency_ms, error_rate, rate, drop_rate,
+                                                      daily_limit=daily_limit))
     address = f"http://{host}:{server.server_address[1]}"
     emulator.api_domain = address  # the token answer points the CRM back here
     output.message(f"Serving the sandbox as Zoho at {address} (Ctrl-C stops).\n"

@@ -111,3 +111,22 @@ def test_the_serve_command_prints_where_it_listens(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_served_daily_limit_ends_a_sync_with_exit_7(tmp_path: Path, zoho_credentials,
+                                                        run) -> None:
+    """Over real sockets: `sandbox serve --daily-limit` answers as Zoho does once the
+    credits are spent, and `sync run` stops with exit 7 (the message says when they reset)."""
+    for url, sandbox in served(tmp_path, Faults(daily_limit=40)):
+        sandbox.crm.create_records("Contacts", [{"Last_Name": f"S{i}",
+                                                 "Email": f"s{i}@x.example"}
+                                                for i in range(60)])
+        env = {"DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
+               "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url}
+        assert run("portal", "connect", "acme-support", env=env).exit_code == 0
+        assert run("sync", "configure", "--mode", "one-way", env=env).exit_code == 0
+        result = run("sync", "run", env=env)
+        assert result.exit_code == 7, result.stderr
+        assert "THRESHOLD_EXCEEDED" in result.stderr and "the limit resets" in result.stderr
+        portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
+        assert 0 < len(list(sandbox.desk(portal).list_records("contacts"))) < 60

@@ -1,13 +1,16 @@
 """`deskctl sandbox serve`: the sandbox as an offline Zoho on a loopback socket, with fault
-injection (latency, 429 over a rate, 5xx, dropped connections) to test scripts against."""
+injection (latency, 429 over a rate, 5xx, dropped connections, a daily API limit) to test
+scripts against."""
 
 from __future__ import annotations
 
 import ipaddress
 import random
+import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +25,37 @@ class Faults:
     rate_limit: float = 0.0  # requests per second before 429 (0: no limit)
     drop_rate: float = 0.0  # share of connections closed without an answer
     seed: int | None = None
+    daily_limit: int = 0  # API calls per service before Zoho's daily-limit answer (0: none)
+
+
+class DailyLimit:
+    """Zoho's answers once a service's API credits are spent: Desk 429 THRESHOLD_EXCEEDED
+    (credits reset at midnight in the data center's time zone, here UTC; Retry-After says
+    when), CRM 429 LIMIT_REACHED (a rolling 24 hours). See deskctl/backends/zoho/http.py."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+        self.used = {"crm": 0, "desk": 0}
+        self.lock = threading.Lock()
+
+    def answer(self, path: str) -> tuple[dict[str, str], bytes] | None:
+        if path.startswith("/oauth/"):
+            return None
+        service = "crm" if path.startswith("/crm/") else "desk"
+        with self.lock:
+            self.used[service] += 1
+            if self.used[service] <= self.calls:
+                return None
+        if service == "crm":
+            return {}, json.dumps({"code": "LIMIT_REACHED", "details": {}, "status": "error",
+                                   "message": "API credits for the last 24 hours are "
+                                              "exhausted"}).encode()
+        now = datetime.now(timezone.utc)
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                     microsecond=0)
+        return ({"Retry-After": str(int((midnight - now).total_seconds()) + 1)},
+                json.dumps({"errorCode": "THRESHOLD_EXCEEDED",
+                            "message": "The API credits for the day are exhausted."}).encode())
 
 
 class RateLimiter:
@@ -57,6 +91,7 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
     check_loopback(host)
     rng = random.Random(faults.seed)
     limiter = RateLimiter(faults.rate_limit) if faults.rate_limit else None
+    daily = DailyLimit(faults.daily_limit) if faults.daily_limit else None
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -79,6 +114,10 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
             if limiter is not None and not limiter.allow():
                 self._reply(429, {"Retry-After": "1"}, b'{"code":"TOO_MANY_REQUESTS",'
                                                       b'"errorCode":"TOO_MANY_REQUESTS"}')
+                return
+            spent = daily.answer(self.path) if daily is not None else None
+            if spent is not None:
+                self._reply(429, *spent)
                 return
             if faults.error_rate and rng.random() < faults.error_rate:
                 self._reply(503, {}, b'{"code":"INTERNAL_ERROR","errorCode":"INTERNAL"}')
