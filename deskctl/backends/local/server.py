@@ -5,8 +5,8 @@ scripts against."""
 from __future__ import annotations
 
 import ipaddress
-import random
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass
