@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from deskctl.errors import ConfigError
+from deskctl.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from deskctl.backends.base import Backend
@@ -35,6 +35,12 @@ def _zoho(config: Config) -> Backend:
     if config.user:
         try:
             backend.check_acting_user(config.user)
+        except UsageError as exc:
+            backend.close()
+            source = config.sources.get("user", "command line")
+            if source == "command line":
+                raise
+            raise ConfigError(f"user (from {source}): {exc.message}") from None
         except BaseException:
             backend.close()
             raise

@@ -156,6 +156,10 @@ def test_as_names_the_credentials_owner_or_fails(run, fake: FakeZoho, zoho_crede
     assert f"acts as the owner of the credentials ({owner})" in other.stderr
     same = run("--backend", "zoho", "--as", owner.upper(), "portal", "list")
     assert same.exit_code == 0, same.stderr
+    configured = run("--backend", "zoho", "portal", "list",
+                     env={"DESKCTL_USER": "someone@else.example"})
+    assert configured.exit_code == 1  # a config problem, named as such
+    assert "user (from env DESKCTL_USER)" in configured.stderr, configured.stderr
 
 
 def test_crm_triggers_are_validated(run, fake: FakeZoho, zoho_credentials) -> None:
