@@ -130,3 +130,30 @@ def test_the_served_daily_limit_ends_a_sync_with_exit_7(tmp_path: Path, zoho_cre
         assert "THRESHOLD_EXCEEDED" in result.stderr and "the limit resets" in result.stderr
         portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
         assert 0 < len(list(sandbox.desk(portal).list_records("contacts"))) < 60
+
+
+def test_stats_signals_and_history_over_sockets(tmp_path: Path, zoho_credentials,
+                                                run) -> None:
+    """Ratings (customerHappiness) and history with an escalation (History) over real
+    sockets, every request and answer checked: stats, signals list and ticket history."""
+    for url, sandbox in served(tmp_path, Faults()):
+        env = {"DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
+               "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url}
+        assert run("portal", "connect", "acme-support", env=env).exit_code == 0
+        portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
+        desk = sandbox.desk(portal)
+        sandbox.crm.create_records("Contacts", [{"Last_Name": "Ng", "Email": "ng@x.example"}])
+        contact = desk.create_record("contacts", {"lastName": "Ng", "email": "ng@x.example"})
+        ticket = desk.create_record("tickets", {"subject": "Down", "contactId": contact.id,
+                                                "departmentId": desk.departments()[0]["id"]})
+        desk.add_ticket_event(ticket.id, "rating", "ng@x.example", {"rating": "bad"})
+        desk.update_record("tickets", ticket.id, {"status": "Escalated"})
+        stats = run("stats", "-o", "json", env=env)
+        assert stats.exit_code == 0, stats.stderr
+        assert stats.json()["ratings"] == {"good": 0, "okay": 0, "bad": 1}
+        signals = run("signals", "list", "-o", "json", env=env).json()
+        assert sorted(s["kind"] for s in signals) == ["new-rating", "new-ticket",
+                                                      "ticket-escalated"]
+        history = run("ticket", "history", ticket.id, "-o", "json", env=env).json()
+        assert {"field": "status", "old": "Open", "new": "Escalated"} in [
+            {k: r[k] for k in ("field", "old", "new")} for r in history]
