@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from deskctl.backends.meter import CallMeter
 from deskctl.models.people import Agent, CrmUser, Portal
 from deskctl.models.records import ModuleMeta, Record, Tombstone, WriteResult
 from deskctl.models.tickets import TicketEvent
@@ -25,6 +26,9 @@ class CrmApi(ABC):
 
     #: records per write call (Zoho CRM: 100)
     write_batch = 100
+    #: counts this facet's API requests where they are sent (HTTP backends); None: each
+    #: method call is one call, counted by the caller
+    meter: CallMeter | None = None
 
     @abstractmethod
     def users(self) -> list[CrmUser]: ...
@@ -88,6 +92,8 @@ class DeskApi(ABC):
 
     #: Desk writes one record per call; this many may run at once
     concurrency = 4
+    #: as CrmApi.meter
+    meter: CallMeter | None = None
 
     def __init__(self, portal_id: str) -> None:
         self.portal_id = portal_id

@@ -86,22 +86,27 @@ def _max_delete(_ctx: click.Context, _param: click.Parameter, value: str) -> str
                    "synced records.")
 @click.option("--force", is_flag=True, help="Delete past --max-delete (admin only, like every "
                                             "run).")
+@click.option("--max-calls", type=click.IntRange(min=1), metavar="N",
+              help="Stop after N API calls (HTTP requests on zoho), keeping all progress; "
+                   "exit 7. The next run goes on from there.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Wait this long for another run to finish (default: config, 0).")
 @pass_app
 def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delete: str,
-        force: bool, lock_timeout: float | None) -> None:
+        force: bool, max_calls: int | None, lock_timeout: float | None) -> None:
     """Sync what changed since the last run (made for cron; CRM administrators only).
 
     Exit codes: 0 done, 3 done with record errors or open conflicts, 4 another run or state
-    change holds the lock, 6 not a CRM administrator. Paused: does nothing and exits 0.
+    change holds the lock, 6 not a CRM administrator, 7 Zoho's daily limit or --max-calls
+    reached (progress kept). Paused: does nothing and exits 0.
     """
     from deskctl.sync.mapping import MODULES
     from deskctl.sync.run import RunOptions
 
     ordered = tuple(m for m in MODULES if not modules or m in modules)
     options = RunOptions(dry_run=dry_run, modules=ordered, full=full, max_delete=max_delete,
-                         force=force, overlap_seconds=int(app.config.get("sync.overlap_seconds")))
+                         force=force, overlap_seconds=int(app.config.get("sync.overlap_seconds")),
+                         max_calls=max_calls)
     with output.progress() as progress:
         report = _service(app).run(options, app.config.lock_timeout if lock_timeout is None
                                    else lock_timeout, progress)
@@ -121,9 +126,11 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
     for warning in report["warnings"]:
         output.warn(warning)
     calls = report["api_calls"]
+    setup = f", setup {calls['setup']}" if calls.get("setup") else ""
     output.message(f"{'Plan' if dry_run else 'Done'}: {report['conflicts']} open conflicts, "
-                   f"{report['errors']} record errors; API calls: CRM {calls['crm']}, Desk "
-                   f"{calls['desk']}; {report['duration_seconds']}s.")
+                   f"{report['errors']} record errors; API calls: CRM {calls['crm_reads']} "
+                   f"reads + {calls['crm_writes']} writes, Desk {calls['desk_reads']} reads + "
+                   f"{calls['desk_writes']} writes{setup}; {report['duration_seconds']}s.")
     if report.get("outcome") == "incomplete":  # the service's verdict; dry runs have none
         raise SyncIncomplete(f"{report['errors']} records could not be synced and "
                              f"{report['conflicts']} conflicts are open; see 'deskctl sync "

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
+from deskctl.backends.meter import CallMeter
 from deskctl.errors import ApiLimitReached, NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
 from deskctl.progress import Progress
@@ -108,17 +109,23 @@ class SyncService:
 
         parse_max_delete(options.max_delete)
         require_admin(self.backend, "run the sync" + (" with --force" if options.force else ""))
+        # the backend's own meter counts its HTTP requests; else the engine counts calls
+        meter = self.backend.crm.meter or CallMeter()
         if options.dry_run:  # reads only: no lock, no state written
-            return self._run(options, progress)
-        with interruptible(), hold(self.state, "sync run", lock_timeout):
-            return self._run(options, progress)
+            with meter.budget(options.max_calls):
+                return self._run(options, progress, meter)
+        with interruptible(), hold(self.state, "sync run", lock_timeout), \
+                meter.budget(options.max_calls):
+            return self._run(options, progress, meter)
 
-    def _run(self, options: RunOptions, progress: Progress | None) -> dict[str, Any]:
+    def _run(self, options: RunOptions, progress: Progress | None,
+             meter: CallMeter) -> dict[str, Any]:
         from deskctl.state.sync import SyncStore
         from deskctl.sync.guards import AbortedRun
         from deskctl.sync.merge import Policy
         from deskctl.sync.run import SyncRun
 
+        calls_before = meter.total
         current = self._active()
         settings = self.settings()
         if settings is None:
@@ -132,15 +139,20 @@ class SyncService:
         warnings = [] if "desk-tombstones" in self.backend.capabilities else [
             f"the {self.backend.name} backend has no feed of records deleted in Desk: "
             "deletions made in Desk are not synced"]
+        desk = self.backend.desk(str(current.portal_id))
+        setup = meter.total - calls_before  # who acts, field metadata: 0 on local
         if options.dry_run:
-            engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
-                             mappings, policy, options, progress)
-            return {"mode": policy.mode, **engine.execute(), "warnings": warnings}
+            engine = SyncRun(self.backend.crm, desk, sync, mappings, policy, options, progress,
+                             meter)
+            report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
+            report["api_calls"]["setup"] = setup
+            return report
         run_id = sync.start_run()
-        engine = SyncRun(self.backend.crm, self.backend.desk(str(current.portal_id)), sync,
-                         mappings, policy, options, Alive(sync, run_id, progress or Progress()))
+        engine = SyncRun(self.backend.crm, desk, sync, mappings, policy, options,
+                         Alive(sync, run_id, progress or Progress()), meter)
         try:
             report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
+            report["api_calls"]["setup"] = setup
         except AbortedRun as exc:
             sync.finish_run(run_id, "aborted", {"reason": exc.message})
             raise

@@ -1,30 +1,33 @@
-"""Counts the backend calls a run makes (reads and writes per side) for its report."""
+"""Counts the API calls a run makes, per side, reads and writes, for its report and its
+--max-calls budget. An HTTP backend's facet counts its own requests at its chokepoint (the
+same meter); for any other backend, every interface method call counts as one call."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from deskctl.backends.meter import CallMeter
 
 WRITES = {"create_records", "update_records", "delete_records", "create_record",
           "update_record", "delete_record"}
 
 
 class Counted:
-    """Wraps a CRM or Desk facet; every interface method call counts as one API call."""
+    """Wraps a CRM or Desk facet (``side`` crm or desk) and counts into ``meter``."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, side: str, meter: CallMeter) -> None:
         self._api = api
-        self.calls = 0
-        self.writes = 0
+        self._side = side
+        self._meter = meter
+        self._counts_itself = getattr(api, "meter", None) is meter
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._api, name)
-        if not callable(attr) or name.startswith("_"):
+        if not callable(attr) or name.startswith("_") or self._counts_itself:
             return attr
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            if name in WRITES:
-                self.writes += 1
+            self._meter.spend(self._side, name in WRITES)
             return attr(*args, **kwargs)
 
         return counted

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
+from deskctl.backends.meter import CallMeter, since
 from deskctl.models.records import Record
 from deskctl.models.sync import CRM, DESK, SIDES, Side
 from deskctl.progress import Progress
@@ -35,6 +36,7 @@ class RunOptions:
     max_delete: str = "10%"
     force: bool = False
     overlap_seconds: int = 5
+    max_calls: int | None = None  # API calls this run may make (None: no budget)
 
 
 
@@ -42,9 +44,10 @@ class RunOptions:
 class SyncRun:
     def __init__(self, crm: CrmApi, desk: DeskApi, sync: SyncStore,
                  mappings: dict[str, ModuleMapping], policy: Policy, options: RunOptions,
-                 progress: Progress | None = None) -> None:
-        self.crm: Any = Counted(crm)
-        self.desk: Any = Counted(desk)
+                 progress: Progress | None = None, meter: CallMeter | None = None) -> None:
+        self.meter = meter or CallMeter()
+        self.crm: Any = Counted(crm, CRM, self.meter)
+        self.desk: Any = Counted(desk, DESK, self.meter)
         self.sync = sync
         self.mappings = mappings
         self.policy = policy
@@ -146,6 +149,7 @@ class SyncRun:
 
     def execute(self) -> dict[str, Any]:
         started = time.monotonic()
+        calls_before = self.meter.figures()
         modules = self.options.modules
         snapshots = {m: self.snapshot(m) for m in modules}
         # Every module is planned before anything is written, for the mass-delete guard.
@@ -197,7 +201,6 @@ class SyncRun:
                                 "desk_id": a.desk_id, "error": e} for a, e in outcome.failed]}
         report["conflicts"] = len(self.sync.conflicts())
         report["errors"] = len(self.sync.errors())
-        report["api_calls"] = {"crm": self.crm.calls, "desk": self.desk.calls,
-                               "crm_writes": self.crm.writes, "desk_writes": self.desk.writes}
+        report["api_calls"] = since(self.meter.figures(), calls_before)
         report["duration_seconds"] = round(time.monotonic() - started, 3)
         return report

@@ -58,7 +58,8 @@ def test_messy_seed_run_reports_ambiguous_duplicates_with_exit_3(run) -> None:
     assert result.exit_code == 3
     report = result.json()
     assert report["errors"] > 0 and report["outcome"] == "incomplete"
-    assert set(report["api_calls"]) == {"crm", "desk", "crm_writes", "desk_writes"}
+    assert set(report["api_calls"]) == {"crm", "desk", "crm_reads", "crm_writes", "desk_reads",
+                                        "desk_writes", "setup"}
     assert report["modules"]["Contacts"]["counts"]["create->desk"] > 0
     assert "see 'deskctl sync errors'" in result.stderr
     errors = linked("sync", "errors", "-o", "json").json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskctl.backends.base import Backend
+from deskctl.backends.meter import CallMeter
 from deskctl.backends.zoho.crm import ZohoCrm
 from deskctl.backends.zoho.desk import ZohoDesk
 from deskctl.backends.zoho.http import ZohoHttp
@@ -26,10 +27,13 @@ class ZohoBackend(Backend):
     def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
         self.settings = settings
         self.tokens = tokens
+        meter = CallMeter()  # every API request of this backend, CRM and Desk
         self._crm = ZohoCrm(ZohoHttp(settings.crm_url + "/crm/v8", tokens, settings,
-                                     api_path="/crm/v8" if settings.follow_api_domain
-                                     else None), settings.crm_triggers)
-        self.desk_http = ZohoHttp(settings.desk_url + "/api/v1", tokens, settings)
+                                     meter=meter, api_path="/crm/v8"
+                                     if settings.follow_api_domain else None),
+                            settings.crm_triggers)
+        self.desk_http = ZohoHttp(settings.desk_url + "/api/v1", tokens, settings, meter=meter,
+                                  service="desk")
 
     @property
     def crm(self) -> ZohoCrm:

@@ -55,6 +55,7 @@ def _escape(value: str) -> str:
 class ZohoCrm(CrmApi):
     def __init__(self, http: ZohoHttp, triggers: tuple[str, ...] = ()) -> None:
         self.http = http
+        self.meter = http.meter
         self.triggers = list(triggers)
         self._fields: dict[str, ModuleMeta] = {}
 

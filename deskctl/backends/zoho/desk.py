@@ -57,6 +57,7 @@ class ZohoDesk(DeskApi):
     def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
         super().__init__(portal_id)
         self.http = http
+        self.meter = http.meter
         self.concurrency = settings.concurrency
         self.deal_field = settings.deal_link_field
         self._fields: dict[str, ModuleMeta] = {}

@@ -17,6 +17,7 @@ import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from deskctl import clock
+from deskctl.backends.meter import CallMeter
 from deskctl.backends.zoho.scopes import needed_for
 from deskctl.errors import (
     ApiLimitReached,
@@ -158,13 +159,15 @@ class ZohoHttp:
 
     def __init__(self, base_url: str, tokens: TokenProvider | None, settings: Limits,
                  org_id: str | None = None, session: requests.Session | None = None,
-                 counter: list[int] | None = None, api_path: str | None = None) -> None:
+                 meter: CallMeter | None = None, api_path: str | None = None,
+                 service: str = "crm") -> None:
         self._base_url = base_url
         self.tokens = tokens
         self.settings = settings
         self.org_id = org_id
         self.session = session or requests.Session()
-        self.counter = counter if counter is not None else [0]  # requests sent, shared
+        self.meter = meter if meter is not None else CallMeter()  # requests sent, shared
+        self.service = service  # crm or desk: whose credits the requests spend
         self.api_path = api_path
 
     @property
@@ -174,12 +177,12 @@ class ZohoHttp:
 
     @property
     def calls(self) -> int:
-        return self.counter[0]
+        return self.meter.count(self.service)
 
     def for_org(self, org_id: str) -> ZohoHttp:
         """The same connection and request count, sending Desk's orgId header."""
         return ZohoHttp(self._base_url, self.tokens, self.settings, org_id, self.session,
-                        self.counter, self.api_path)
+                        self.meter, self.api_path, self.service)
 
     def close(self) -> None:
         self.session.close()
@@ -218,19 +221,20 @@ class ZohoHttp:
         if self.org_id:
             all_headers["orgId"] = self.org_id
         url = self.base_url + path
+        # counted (and checked against a --max-calls budget) before it is sent; COQL is a
+        # query sent by POST (zoho.com/crm/developer/docs/api/v8/COQL-Overview.html)
+        self.meter.spend(self.service, method != "GET" and not path.endswith("/coql"))
         started = time.monotonic()
         try:
             response = self.session.request(method, url, params=params, json=body, data=form,
                                             headers=all_headers, files=files,
                                             timeout=self.settings.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            self.counter[0] += 1
             log.info("%s %s -> %s", method, redact(url), type(exc).__name__)
             if not again and not isinstance(exc, requests.ConnectTimeout):
                 raise BackendError(f"{method} {path}: connection lost ({type(exc).__name__}); "
                                    "the next run checks whether it went through") from None
             raise Transient(f"{method} {path}: {type(exc).__name__}") from None
-        self.counter[0] += 1
         log.info("%s %s -> %s (%.0f ms)", method, redact(response.url), response.status_code,
                  (time.monotonic() - started) * 1000)
         status = response.status_code
