@@ -42,12 +42,14 @@ AUTH_CODES = {"INVALID_TOKEN", "INVALID_OAUTH", "UNAUTHORIZED", "AUTHENTICATION_
 # "Errors").
 SCOPE_CODES = {"OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"}
 # The day's API credits are spent. Desk: errorCode THRESHOLD_EXCEEDED (DeskAPIDocument
-# "API credits"; credits reset at midnight in the data center's time zone). CRM: credits are
-# a rolling 24-hour window (zoho.com/crm/developer/docs/api/v8/api-limits.html); the
-# exhausted-credit answer is a 429 whose code or message speaks of the limit or credits
-# (v8 code LIMIT_REACHED / API_LIMIT_EXCEEDED, the legacy API's 4421 "Number of API calls
-# exceeded", zoho.com/developer/help/api/error-messages.html), unlike the concurrency 429
-# TOO_MANY_REQUESTS (Kaizen #203), which is retried.
+# "Errors" and "API credits"; its HTTP status is not documented, so the code decides; credits
+# reset at midnight in the data center's time zone). CRM: credits are a rolling 24-hour
+# window (zoho.com/crm/developer/docs/api/v8/api-limits.html), but Zoho does not publish the
+# body of the exhausted-credits answer for v8; deskctl takes a 429 whose code is
+# LIMIT_REACHED, API_LIMIT_EXCEEDED or the legacy API's 4421 ("Number of API calls
+# exceeded", zoho.com/developer/help/api/error-messages.html), or whose message speaks of
+# credits or a day, and keeps retrying the concurrency 429s TOO_MANY_REQUESTS and
+# RATE_LIMIT_EXCEEDED (Kaizen #203; crm-oas module_search 429 example).
 DAILY_LIMIT_CODES = {"THRESHOLD_EXCEEDED", "LIMIT_REACHED", "API_LIMIT_EXCEEDED", "4421"}
 DAILY_LIMIT_TEXT = re.compile(r"credit|per day|daily|24.hour", re.I)
 
