@@ -203,6 +203,12 @@ class BackendContract:
         kinds = [e.kind for e in events if e.kind != "history"]
         assert kinds == ["reply", "comment"]
         assert events[[e.kind for e in events].index("reply")].data["content"] == "On it"
+        assert [e.kind for e in desk.ticket_events(ticket.id, ("reply",))] == ["reply"]
+        if "ticket-history" in world.backend.capabilities:
+            history = desk.ticket_events(ticket.id, ("history",))
+            assert {e.kind for e in history} == {"history"}
+            assert ["Open", "Closed"] in [e.data["changes"].get("status") for e in history]
+            assert history[-1].created_time == "2026-06-01T12:00:00Z"
         if "customer-actions" not in world.backend.capabilities:
             with pytest.raises(Unsupported):
                 desk.add_ticket_event(ticket.id, "rating", "roe@x.example", {"rating": "good"})
