@@ -54,7 +54,7 @@ class App:
     def state(self) -> StateStore:
         from deskctl.state import StateStore
 
-        store = StateStore(self.config.state_path)
+        store = StateStore(self.config.state_location, self.config.profile)
         store.lock_timeout = self.config.lock_timeout
         return store
 

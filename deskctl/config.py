@@ -41,7 +41,8 @@ KEYS: tuple[Key, ...] = (
     Key("backend", "str", "local", "backend to use: local (embedded sandbox) or a plugin"),
     Key("user", "str", None, "acting user's email on the local backend (like --as)"),
     Key("output", "choice", "table", "default output format", OUTPUT_FORMATS),
-    Key("state", "path", None, "state file (default: <data dir>/<profile>/state.db)"),
+    Key("state", "path", None, "state file (default: <data dir>/<profile>/state.db), or a "
+        "shared database: postgresql://user@host:5432/dbname[?sslmode=require]"),
     Key("lock_timeout", "float", 0.0,
         "seconds a state change (sync run, apply, portal switch ...) waits for the run lock"),
     Key("local.path", "path", None,
@@ -110,6 +111,11 @@ class Config:
         return Path(self.values["state"])
 
     @property
+    def state_location(self) -> str:
+        """The state file's path or the PostgreSQL URL (without a password: refused)."""
+        return str(self.values["state"])
+
+    @property
     def local_path(self) -> Path:
         return Path(self.values["local.path"])
 
@@ -135,6 +141,11 @@ def _coerce(key: Key, value: Any, from_env: bool) -> Any:
         if isinstance(value, (dict, list, bool)):
             raise ValueError(f"expected a string, got {type(value).__name__}")
         text = str(value)
+        if key.name == "state" and text.startswith(("postgresql://", "postgres://")):
+            from deskctl.state.postgres import check_url
+
+            check_url(text)
+            return text
         return os.path.expanduser(text) if key.type == "path" else text
     if key.type == "choice":
         if str(value) not in key.choices:

@@ -29,6 +29,7 @@ CREDENTIALS: tuple[Credential, ...] = (
     Credential("zoho_client_secret", "DESKCTL_ZOHO_CLIENT_SECRET", "Zoho OAuth client secret"),
     Credential("zoho_refresh_token", "DESKCTL_ZOHO_REFRESH_TOKEN", "Zoho OAuth refresh token"),
     Credential("zsc_key", "DESKCTL_ZSC_KEY", "ZSC key of another user's Desk portal"),
+    Credential("pg_password", "PGPASSWORD", "password of the PostgreSQL state database"),
 )
 BY_NAME = {c.name: c for c in CREDENTIALS}
 

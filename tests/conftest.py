@@ -78,3 +78,45 @@ def seeded(run: Any) -> Any:
     result = run("sandbox", "seed")
     assert result.exit_code == 0, result.stderr
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A PostgreSQL server for the session (tests/pgserver.py); skipped when none can be
+    started, except under DESKCTL_REQUIRE_POSTGRES=1 (CI), where that fails the test."""
+    from tests.pgserver import PgServer, find_bindir
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("DESKCTL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL tests required but {reason}")
+        pytest.skip(reason)
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        unavailable("psycopg is not installed (pip install -e '.[test]')")
+    bindir = find_bindir()
+    if bindir is None:
+        unavailable("no PostgreSQL binaries (initdb, pg_ctl, postgres) found")
+    server = PgServer(bindir)  # type: ignore[arg-type]
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        server.stop()
+        unavailable(f"PostgreSQL did not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return str(pg_server.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's state lives: a file, then a PostgreSQL database (contract tests)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    return str(request.getfixturevalue("pg_url"))

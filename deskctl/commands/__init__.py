@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Show or create the configuration file."),
     "auth": ("deskctl.commands.auth", "auth_group",
              "Manage credentials in the OS keyring (environment variables as a fallback)."),
+    "state": ("deskctl.commands.state", "state_group",
+              "Check the state store, or move it to another file or PostgreSQL database."),
     "audit": ("deskctl.commands.audit", "audit",
               "List the changes deskctl made: who, what, when (newest first)."),
     "completion": ("deskctl.commands.completion", "completion",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from deskctl.state import StateStore
 
-_held: dict[str, int] = {}  # state file -> nesting depth of the lock this process holds
+_held: dict[str, int] = {}  # state location -> nesting depth of the lock this process holds
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -30,10 +30,9 @@ class Locking(Protocol):
 def hold(state: StateStore, operation: str, timeout: float) -> Iterator[None]:
     """The run lock of ``state`` for ``operation``; LockHeld (exit 4, naming the holder)
     after ``timeout`` seconds."""
-    from deskctl.state import RunLock
     from deskctl.state.sync import SyncStore
 
-    key = str(state.path)
+    key = state.location
     if _held.get(key):
         _held[key] += 1
         try:
@@ -41,7 +40,7 @@ def hold(state: StateStore, operation: str, timeout: float) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
-    with RunLock(state.path, operation, timeout):
+    with state.run_lock(operation, timeout):
         _held[key] = 1
         try:
             # whatever is still "running" now that the lock is free was killed

@@ -1,4 +1,5 @@
-"""The state store: the only code that touches the state file (and its lock file)."""
+"""The state store: the only code that touches the state (a SQLite file or a PostgreSQL
+schema), its run lock and its audit log."""
 
 from deskctl.state.lock import RunLock
 from deskctl.state.store import StateStore

@@ -21,7 +21,18 @@ from deskctl.errors import LockHeld
 from deskctl.sqlitefile import create_private_file
 
 
+def held_message(info: dict[str, object] | None, where: str) -> str:
+    """The exit-4 line: who holds the run lock, whichever store keeps it."""
+    if not info:
+        return f"another deskctl run holds the lock on {where}; wait or pass --lock-timeout SECONDS"
+    return (f"another deskctl {info.get('operation')} is running (host {info.get('host')}, "
+            f"pid {info.get('pid')}, started {info.get('started_at')}); "
+            "wait or pass --lock-timeout SECONDS")
+
+
 class RunLock:
+    """The SQLite store's run lock: a ``flock`` on ``<state>.lock``."""
+
     def __init__(self, state_path: Path, operation: str, timeout: float = 0.0) -> None:
         self.path = Path(str(state_path) + ".lock")
         self.operation = operation
@@ -46,21 +57,13 @@ class RunLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise LockHeld(self._held_message()) from None
+                    raise LockHeld(held_message(self.holder(), str(self.path))) from None
                 time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         info = {"host": socket.gethostname(), "pid": os.getpid(),
                 "started_at": clock.iso(datetime.now(timezone.utc)), "operation": self.operation}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
-
-    def _held_message(self) -> str:
-        info = self.holder()
-        if not info:
-            return f"another deskctl run holds the lock {self.path}"
-        return (f"another deskctl {info.get('operation')} is running (host {info.get('host')}, "
-                f"pid {info.get('pid')}, started {info.get('started_at')}); "
-                "wait or pass --lock-timeout SECONDS")
 
     def release(self) -> None:
         if self._fd is not None:

@@ -1,37 +1,61 @@
-"""SQLite state store: WAL, schema version with migrations, mode 0600, transactions, audit.
+"""The state store: the integration's own facts (settings, sync status, cursors, signal
+cursors, audit) in whichever database the ``state`` setting names (database.py).
 
-Holds the integration's own facts (settings, sync status, cursors, signal cursors, audit).
 Never holds secrets. Callers group writes with ``transaction()``; a crash mid-transaction
-leaves the file as it was before it (SQLite's journal).
+leaves the state as it was before it (SQLite's journal, PostgreSQL's transactions).
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from deskctl import clock
-from deskctl.sqlitefile import SqliteFile
-from deskctl.state.schema import MIGRATIONS
+from deskctl.state.database import Database, RunLockHandle, SqliteDatabase, open_database
 
 SYNC_TABLES = ("sync_pairs", "sync_cursors", "sync_conflicts", "sync_errors", "sync_unlinked",
                "sync_intents", "sync_runs")
 
 
-class StateStore(SqliteFile):
-    """The integration's local facts in one SQLite file."""
+class StateStore:
+    """One profile's state. ``location`` is a file path or a ``postgresql://`` URL."""
 
-    migrations = MIGRATIONS
-    label = "state file"
-    recovery = ("restore it from a backup, or move it away to start over (losing the sync "
-                "pairs and the audit log); 'deskctl state check' reports what is wrong")
-    read_only_until_write = True  # `sync status` works on a state file it may not write
     #: seconds a state change waits for the run lock (config ``lock_timeout``)
     lock_timeout: float = 0.0
 
+    def __init__(self, location: str | Path, profile: str = "default") -> None:
+        self.db: Database = open_database(location, profile)
+
+    @property
+    def conn(self) -> Any:
+        return self.db.conn
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (tests and the file's own tooling only)."""
+        assert isinstance(self.db, SqliteDatabase), "not a file store"
+        return self.db.path
+
+    @property
+    def location(self) -> str:
+        return self.db.location
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        return self.db.transaction()
+
+    def close(self) -> None:
+        self.db.close()
+
     @property
     def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        return self.db.schema_version()
+
+    def run_lock(self, operation: str, timeout: float = 0.0) -> RunLockHandle:
+        """The run lock of this store (exit 4 naming the holder when it is taken)."""
+        _ = self.conn  # open (and migrate) first, so a bad location fails before any lock
+        return self.db.run_lock(operation, timeout)
 
     # settings: small JSON documents by key
 
@@ -64,7 +88,8 @@ class StateStore(SqliteFile):
 
     def mark_signal_seen(self, signal_id: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO signals_seen VALUES (?, ?)",
+            conn.execute("INSERT INTO signals_seen (id, delivered_at) VALUES (?, ?) "
+                         "ON CONFLICT DO NOTHING",
                          (signal_id, clock.now_iso()))
 
     # audit log: who changed what, when
@@ -89,5 +114,5 @@ class StateStore(SqliteFile):
         try:
             return json.loads(text)
         except ValueError:
-            raise self.damaged(f"{what} is not valid JSON") from None
+            raise self.db.damaged(f"{what} is not valid JSON") from None
 

@@ -245,9 +245,9 @@ class SyncStore:
 
     def start_run(self) -> int:
         with self.store.transaction() as conn:
-            cur = conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, ?)",
-                               (clock.now_iso(), "running"))
-        return int(cur.lastrowid or 0)
+            row = conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, ?) "
+                               "RETURNING id", (clock.now_iso(), "running")).fetchone()
+        return int(row[0])
 
     def finish_run(self, run_id: int, outcome: str, summary: dict[str, Any]) -> None:
         with self.store.transaction() as conn:

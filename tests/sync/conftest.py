@@ -53,10 +53,12 @@ class SyncWorld:
         return int(report["api_calls"]["crm_writes"] + report["api_calls"]["desk_writes"])
 
 
-def make_world(home: Path, mode: str | None = "bidirectional", **policies: str) -> SyncWorld:
+def make_world(home: Path, mode: str | None = "bidirectional", state_at: str | None = None,
+               **policies: str) -> SyncWorld:
+    """``state_at``: a state file or PostgreSQL URL (default ``home/state.db``)."""
     backend = LocalBackend(home / "sandbox.db")
     seed(backend, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
-    state = StateStore(home / "state.db")
+    state = StateStore(state_at or home / "state.db")
     IntegrationService(backend, state, CredentialStore("default")).connect("acme-support")
     service = SyncService(backend, state, load_config())
     if mode:

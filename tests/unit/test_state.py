@@ -14,7 +14,7 @@ import pytest
 
 from deskctl.errors import LockHeld
 from deskctl.sqlitefile import StoreError
-from deskctl.state import RunLock, StateStore
+from deskctl.state import StateStore
 from deskctl.state.schema import SCHEMA_VERSION
 
 
@@ -51,8 +51,8 @@ def test_older_file_is_migrated_and_newer_one_refused(tmp_path: Path) -> None:
         StateStore(path).get("k")
 
 
-def test_transaction_rolls_back_everything_on_error(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "state.db")
+def test_transaction_rolls_back_everything_on_error(state_location: str) -> None:
+    store = StateStore(state_location)
     store.put("kept", 1)
     with pytest.raises(RuntimeError), store.transaction():
         store.put("lost", 2)
@@ -63,9 +63,9 @@ def test_transaction_rolls_back_everything_on_error(tmp_path: Path) -> None:
     assert store.audit_entries() == []
 
 
-def test_audit_log_records_who_what_when(tmp_path: Path, monkeypatch) -> None:
+def test_audit_log_records_who_what_when(state_location: str, monkeypatch) -> None:
     monkeypatch.setenv("DESKCTL_NOW", "2026-01-02T03:04:05Z")
-    store = StateStore(tmp_path / "state.db")
+    store = StateStore(state_location)
     store.audit("ada@x.example", "portal.connect", "acme", {"how": "own"})
     store.audit("ada@x.example", "users.invite", "sam@x.example")
     entries = store.audit_entries()
@@ -76,8 +76,8 @@ def test_audit_log_records_who_what_when(tmp_path: Path, monkeypatch) -> None:
     assert len(store.audit_entries(limit=1)) == 1
 
 
-def test_reset_integration_keeps_the_audit_log(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "state.db")
+def test_reset_integration_keeps_the_audit_log(state_location: str) -> None:
+    store = StateStore(state_location)
     store.put("integration", {"status": "active"})
     store.audit("me", "x")
     store.reset_integration()
@@ -87,8 +87,8 @@ def test_reset_integration_keeps_the_audit_log(tmp_path: Path) -> None:
 
 HOLD = """
     import sys, time
-    from deskctl.state import RunLock
-    lock = RunLock(sys.argv[1], "sync run")
+    from deskctl.state import StateStore
+    lock = StateStore(sys.argv[1]).run_lock("sync run")
     lock.acquire()
     print("ready", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -96,12 +96,11 @@ HOLD = """
 """
 
 
-def test_second_process_is_refused_naming_the_holder(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
-    holder = spawn(HOLD, str(state), "30")
+def test_second_process_is_refused_naming_the_holder(state_location: str) -> None:
+    holder = spawn(HOLD, state_location, "30")
     try:
         with pytest.raises(LockHeld) as err:
-            RunLock(state, "sync run", timeout=0.3).acquire()
+            StateStore(state_location).run_lock("sync run", timeout=0.3).acquire()
         assert f"pid {holder.pid}" in err.value.message
         assert "sync run" in err.value.message and "host" in err.value.message
         assert err.value.exit_code == 4
@@ -110,28 +109,27 @@ def test_second_process_is_refused_naming_the_holder(tmp_path: Path) -> None:
         holder.wait()
 
 
-def test_waiting_process_gets_the_lock_when_released(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
-    holder = spawn(HOLD, str(state), "0.5")
+def test_waiting_process_gets_the_lock_when_released(state_location: str) -> None:
+    holder = spawn(HOLD, state_location, "0.5")
     start = time.monotonic()
-    with RunLock(state, "apply", timeout=10) as lock:
+    with StateStore(state_location).run_lock("apply", timeout=10) as lock:
         assert lock.holder()["pid"] == os.getpid()  # type: ignore[index]
     assert time.monotonic() - start < 9
     holder.wait()
 
 
-def test_lock_of_a_killed_holder_is_taken_over(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
-    holder = spawn(HOLD, str(state), "30")
+def test_lock_of_a_killed_holder_is_taken_over(state_location: str) -> None:
+    holder = spawn(HOLD, state_location, "30")
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    with RunLock(state, "sync run", timeout=0) as lock:
+    # the server notices the closed socket at once; give it a moment to drop the session
+    with StateStore(state_location).run_lock("sync run", timeout=5) as lock:
         assert lock.holder()["operation"] == "sync run"  # type: ignore[index]
         assert lock.holder()["pid"] == os.getpid()  # type: ignore[index]
 
 
-def test_sigkill_mid_transaction_leaves_a_readable_store(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
+def test_sigkill_mid_transaction_leaves_a_readable_store(state_location: str) -> None:
+    state = state_location
     store = StateStore(state)
     store.put("before", "committed")
     store.close()
@@ -145,11 +143,11 @@ def test_sigkill_mid_transaction_leaves_a_readable_store(tmp_path: Path) -> None
                 store.audit("writer", "write", str(i))
             print("ready", flush=True)
             time.sleep(30)
-    """, str(state))
+    """, state)
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait()
     reopened = StateStore(state)
-    assert reopened.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert reopened.db.integrity() == []
     assert reopened.get("before") == "committed"
     assert reopened.get("k0") is None
     assert reopened.audit_entries() == []

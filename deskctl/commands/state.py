@@ -1,0 +1,53 @@
+"""`deskctl state`: check the state store, or move it to another file or database."""
+
+from __future__ import annotations
+
+import click
+
+from deskctl import output
+from deskctl.app import App, pass_app
+from deskctl.errors import DeskctlError
+from deskctl.services.state import StateService
+
+
+@click.group("state")
+def state_group() -> None:
+    """Check the state store, or move it to another file or PostgreSQL database.
+
+    \b
+    Examples:
+      deskctl state check
+      deskctl state migrate --to postgresql://deskctl@db.internal:5432/deskctl
+      deskctl state migrate --to ~/.local/share/deskctl/default/state.db --force
+    """
+
+
+@state_group.command("check")
+@pass_app
+def check(app: App) -> None:
+    """Report the schema version, the rows per table and any integrity problem (exit 1)."""
+    report = StateService(app.state, app.config.profile).check()
+    output.render(report, app.output)
+    if report["problems"]:
+        raise DeskctlError(f"the state at {report['location']} has problems",
+                           report["problems"])
+
+
+@state_group.command("migrate")
+@click.option("--to", "to", required=True, metavar="PATH|URL",
+              help="Target: a state file path or postgresql://user@host:port/dbname.")
+@click.option("--force", is_flag=True, help="Replace the target's state if it has any.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait this long for a running sync to finish (default: config, 0).")
+@pass_app
+def migrate(app: App, to: str, force: bool, lock_timeout: float | None) -> None:
+    """Copy this profile's whole state to another file or database and verify the copy.
+
+    The source is left as it is; afterwards point the `state` setting (or DESKCTL_STATE)
+    at the target. A target that already holds state is refused without --force.
+    """
+    timeout = app.config.lock_timeout if lock_timeout is None else lock_timeout
+    result = StateService(app.state, app.config.profile).migrate(to, force, timeout)
+    output.render(result, app.output)
+    output.message(f"Copied {result['rows']} rows to {result['to']} and verified them; set "
+                   "`state:` (or DESKCTL_STATE) to it to use it.")
