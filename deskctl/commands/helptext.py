@@ -123,6 +123,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "auth status": ("deskctl auth status", "deskctl --profile prod auth status -o json"),
     "auth clear": ("deskctl auth clear zoho_refresh_token",),
     "auth scopes": ("deskctl auth scopes", "deskctl auth scopes -o json"),
+    "state check": ("deskctl state check", "deskctl state check -o json | jq .tables"),
+    "state migrate": (
+        "deskctl state migrate --to postgresql://deskctl@db.internal:5432/deskctl",
+        "DESKCTL_STATE=postgresql://deskctl@db.internal:5432/deskctl \\\n"
+        "    deskctl state migrate --to ~/.local/share/deskctl/default/state.db --force"),
     "audit": ("deskctl audit --limit 20",
               "deskctl audit -o json | jq '.[] | select(.action == \"portal.connect\")'"),
 }
