@@ -13,17 +13,19 @@ import pytest
 
 from deskctl.config import load_config
 from deskctl.errors import ConfigError, LockHeld
+from deskctl.models.sync import Pair
 from deskctl.sqlitefile import StoreError
-from deskctl.state import StateStore
-from deskctl.state.schema import SCHEMA_VERSION
-from deskctl.state.sync import PairRow, SyncStore
+from deskctl.state import StateStore, dialect
+from deskctl.state.schema import MIGRATIONS, SCHEMA_VERSION
+from deskctl.state.sync import SyncStore
 from tests.pgserver import PASSWORD_ROLE
 
 
 def test_profiles_share_a_database_but_not_their_rows(pg_url: str) -> None:
     acme, globex = StateStore(pg_url, "acme"), StateStore(pg_url, "globex")
     acme.put("integration", {"portal": "acme"})
-    SyncStore(acme).save_pair(PairRow("Contacts", "c1", "d1", "f", "f", "t", "t"))
+    SyncStore(acme).save_pairs([Pair("Contacts", "c1", "d1", {"Last_Name": "Ada"})])
+    assert SyncStore(acme).pairs("Contacts")["c1"].base == {"Last_Name": "Ada"}
     assert globex.get("integration") is None
     assert SyncStore(globex).pairs("Contacts") == {}
     globex.put("integration", {"portal": "globex"})
@@ -47,17 +49,22 @@ def test_schema_is_versioned_and_a_newer_one_refused(pg_url: str) -> None:
 
 
 def test_an_older_schema_is_migrated_forward(pg_url: str) -> None:
-    store = StateStore(pg_url)
-    store.put("kept", 1)
-    store.close()
-    with psycopg.connect(pg_url, autocommit=True) as conn:  # as a version-2 deskctl left it
-        conn.execute("DROP TABLE deskctl_default.signals_seen")
-        conn.execute("UPDATE deskctl_default.deskctl_meta SET value = '2' "
-                     "WHERE key = 'schema_version'")
+    older = SCHEMA_VERSION - 1
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as the previous deskctl left it
+        conn.execute("CREATE SCHEMA deskctl_default")
+        conn.execute("SET search_path TO deskctl_default")
+        conn.execute("CREATE TABLE deskctl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for migration in MIGRATIONS[:older]:
+            for statement in dialect.statements(migration):
+                conn.execute(dialect.ddl(statement))
+        conn.execute("INSERT INTO deskctl_meta VALUES ('schema_version', %s)", (str(older),))
+        conn.execute("INSERT INTO settings (key, value) VALUES ('kept', '1')")
     reopened = StateStore(pg_url)
     assert reopened.schema_version == SCHEMA_VERSION
-    reopened.mark_signal_seen("s1")
-    assert reopened.seen_signals() == {"s1"} and reopened.get("kept") == 1
+    assert reopened.get("kept") == 1
+    expected = StateStore(pg_url, "fresh")
+    for table in expected.db.tables():
+        assert reopened.db.columns(table) == expected.db.columns(table), table
 
 
 def test_a_lost_connection_ends_cleanly_and_commits_nothing(pg_url: str) -> None:
@@ -130,8 +137,6 @@ def test_without_psycopg_a_postgresql_url_says_what_to_install(tmp_path: Any) ->
 
 
 def test_dialect_translates_placeholders_and_sqlite_types_only() -> None:
-    from deskctl.state import dialect
-
     assert dialect.query("SELECT * FROM t WHERE a = ? AND b LIKE '50%?' AND c = ?") == (
         "SELECT * FROM t WHERE a = %s AND b LIKE '50%%?' AND c = %s")
     assert dialect.query("INSERT OR IGNORE INTO t (a) VALUES (?)") == (
