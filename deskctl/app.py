@@ -32,17 +32,22 @@ class App:
     def output(self) -> str:
         """The output format; works even when the config cannot be loaded (for errors)."""
         if self.output_flag:
-            return self.output_flag
-        if "config" in self.__dict__:
-            return self.config.output
-        return os.environ.get("DESKCTL_OUTPUT", "table")
+            chosen = self.output_flag
+        elif "config" in self.__dict__:
+            chosen = self.config.output
+        else:
+            chosen = os.environ.get("DESKCTL_OUTPUT", "table")
+        return "table" if chosen == "wide" else chosen  # output.set_wide() tells them apart
 
     @cached_property
     def config(self) -> Config:
+        from deskctl import output
         from deskctl.config import load_config
 
-        return load_config(self.config_file, self.profile,
-                           {**self.flags, "output": self.output_flag})
+        config = load_config(self.config_file, self.profile,
+                             {**self.flags, "output": self.output_flag})
+        output.set_wide(config.output == "wide")
+        return config
 
     @cached_property
     def backend(self) -> Backend:

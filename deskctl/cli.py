@@ -17,7 +17,7 @@ from deskctl.commands import COMMANDS
 from deskctl.commands.completion import backends, profiles, users
 from deskctl.errors import DeskctlError, ExitCode, UsageError
 
-FORMATS = ["table", "json", "yaml"]
+FORMATS = ["table", "wide", "json", "yaml"]
 
 EPILOG = """\b
 Exit codes: 0 success, 1 failure (bad value, not found, backend error), 2 usage error,
@@ -111,7 +111,8 @@ def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -
 @click.option("--backend", metavar="NAME", shell_complete=backends,
               help="Backend: local (default, the embedded sandbox), zoho, or a plugin's name.")
 @click.option("-o", "--output", "output_flag", type=click.Choice(FORMATS),
-              help="Output format (default: table).")
+              help="Output format (default: table, fitted to the terminal; wide: every "
+                   "column).")
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors; no messages.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
@@ -140,12 +141,16 @@ def cli(ctx: click.Context, config_file: str | None, profile: str | None, backen
     app.flags = {"backend": backend, "user": acting_user, "lock_timeout": lock_timeout}
     app.quiet, app.verbose, app.debug = quiet, verbose, debug
     output.set_quiet(quiet)
+    output.set_wide(output_flag == "wide")
     output.log_to_stderr(verbose + (2 if debug else 0))
 
 
 def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value:
+        from deskctl import output
+
         ctx.find_object(App).output_flag = value  # type: ignore[union-attr]
+        output.set_wide(value == "wide")
 
 
 def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -171,7 +176,8 @@ def _add_leaf_options(command: click.Command, path: str) -> None:
         command.callback = _checked_first(command.callback, path)
     command.params.append(click.Option(["-o", "--output"], type=click.Choice(FORMATS),
                                        expose_value=False, callback=_set_output,
-                                       help="Output format (default: table)."))
+                                       help="Output format (default: table, fitted to "
+                                            "the terminal; wide: every column)."))
     command.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
                                        callback=_set_quiet, help="Only data and errors."))
 

@@ -18,7 +18,7 @@ from deskctl import paths
 from deskctl.errors import ConfigError, UsageError
 from deskctl.yamlfile import line_of
 
-OUTPUT_FORMATS = ("table", "json", "yaml")
+OUTPUT_FORMATS = ("table", "wide", "json", "yaml")
 SECRET_WORDS = re.compile(r"secret|token|password|zsc|api_?key", re.IGNORECASE)
 
 

@@ -38,6 +38,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     for name in list(os.environ):
         if name.startswith("DESKCTL_"):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables are whole unless a test sets it
     monkeypatch.setenv("DESKCTL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DESKCTL_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")

@@ -15,5 +15,5 @@ from deskctl.commands.options import limit_option
 def audit(app: App, limit: int | None) -> None:
     """List the changes deskctl made: who, what, when (newest first).
     """
-    output.render(app.state.audit_entries(limit), app.output,
-                  ["at", "actor", "action", "target", "details"], empty="No changes recorded.")
+    output.render(app.state.audit_entries(limit), app.output, "audit",
+                  empty="No changes recorded.")

@@ -15,7 +15,6 @@ from deskctl.services.declarative import DeclarativeService
 
 FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
 FILE_HELP = "The integration file (- reads it from stdin)."
-COLUMNS = ["item", "action", "from", "to", "refused"]
 
 
 def _count(changes: list[Any], one: str = "", many: str = "") -> str:
@@ -39,7 +38,7 @@ def plan(app: App, path: Path, detailed_exitcode: bool) -> None:
     """Show what apply would change; changes nothing.
     """
     changes = [c.to_dict() for c in _service(app).plan(path)]
-    output.render(changes, app.output, COLUMNS, empty="No changes: the integration matches.")
+    output.render(changes, app.output, "plan", empty="No changes: the integration matches.")
     refused = [c for c in changes if c.get("refused")]
     if refused:  # as terraform: a plan that cannot be applied as a whole is an error
         raise DeskctlError(f"{_count(changes)}, of which apply would refuse {len(refused)}",
@@ -68,11 +67,11 @@ def apply(app: App, path: Path, yes: bool, lock_timeout: float | None) -> None:
         if not changes:
             output.message("No changes: the integration matches.")
             return
-        output.render([c.to_dict() for c in changes], "table", COLUMNS)
+        output.render([c.to_dict() for c in changes], "table", "plan")
         confirm(f"Apply {_count(changes, 'this', 'these')}?", "not applied")
     timeout = app.config.lock_timeout if lock_timeout is None else lock_timeout
     results = service.apply(path, timeout)
-    output.render(results, app.output, ["item", "action", "to", "outcome", "detail"],
+    output.render(results, app.output, "apply",
                   empty="No changes: the integration matches.")
     failed = [r for r in results if r["outcome"] == "failed"]
     if failed:

@@ -92,7 +92,7 @@ def info(app: App) -> None:
 @pass_app
 def outbox(app: App, limit: int | None) -> None:
     """Show mail the sandbox "sent" (invitations, replies), newest first."""
-    output.render(_service(app).outbox(limit), app.output, ["id", "sent", "to", "subject"],
+    output.render(_service(app).outbox(limit), app.output, "sandbox outbox",
                   empty="The outbox is empty.")
 
 
@@ -212,7 +212,8 @@ def desk() -> None:
 @pass_app
 def desk_list(app: App, kind: str, portal: str | None, limit: int | None) -> None:
     """List Desk contacts, accounts or tickets."""
-    output.render(_service(app).desk_list(kind, portal, limit), app.output, empty="No records.")
+    output.render(_service(app).desk_list(kind, portal, limit), app.output,
+                  "sandbox tickets" if kind == "tickets" else None, empty="No records.")
 
 
 @desk.command("create")

@@ -119,8 +119,7 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
         output.render(report, app.output)
     elif dry_run:
         actions = [a for m in report["modules"].values() for a in m["actions"]]
-        output.render(actions, "table", ["module", "action", "side", "crm_id", "desk_id",
-                                         "reason"], empty="Nothing to do.")
+        output.render(actions, "table", "sync plan", empty="Nothing to do.")
     else:
         output.render(_summary_rows(report), "table")
     for warning in report["warnings"]:
@@ -168,9 +167,7 @@ def status(app: App) -> None:
 def errors(app: App, module: str | None, limit: int | None) -> None:
     """Records the other side rejected; retried on every run until they sync."""
     rows, total = _service(app).errors_page(module, limit)
-    output.render(rows, app.output,
-                  ["module", "side", "record_id", "message", "attempts", "last_seen"],
-                  empty="No record errors.")
+    output.render(rows, app.output, "sync errors", empty="No record errors.")
     if len(rows) < total:
         output.message(f"Showing {len(rows)} of {total} record errors.")
 
@@ -179,8 +176,8 @@ def errors(app: App, module: str | None, limit: int | None) -> None:
 @pass_app
 def conflicts(app: App) -> None:
     """Pairs changed differently on both sides, waiting for 'sync resolve'."""
-    output.render(_service(app).conflicts(), app.output,
-                  ["id", "module", "crm_id", "desk_id", "crm", "desk"], empty="No conflicts.")
+    output.render(_service(app).conflicts(), app.output, "sync conflicts",
+                  empty="No conflicts.")
 
 
 @sync_group.command("resolve")

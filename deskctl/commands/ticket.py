@@ -18,9 +18,6 @@ from deskctl.commands.options import (
 from deskctl.services.ticket_queue import SORTS, VIEWS
 from deskctl.services.tickets import TicketService
 
-LIST_COLUMNS = ["id", "number", "subject", "status", "priority", "due", "owner", "contact",
-                "deal"]
-
 
 def _service(app: App) -> TicketService:
     return TicketService(app.backend, app.state, app.config.get("desk.from_address"))
@@ -68,7 +65,7 @@ def list_(app: App, module: str | None, record_id: str | None, view: str, sort: 
     rows = _service(app).queue(module, record_id, view, sort, limit)
     if app.output == "table":
         rows = [{**r, "deal": _deal_text(r["deal"])} for r in rows]
-    output.render(rows, app.output, LIST_COLUMNS, empty="No tickets.")
+    output.render(rows, app.output, "ticket list", empty="No tickets.")
 
 
 @ticket_group.command("show")
@@ -94,8 +91,7 @@ def show(app: App, ticket_id: str) -> None:
 def history(app: App, ticket_id: str) -> None:
     """A ticket's history: who changed which field when (oldest first)."""
     rows = _service(app).history(ticket_id)
-    output.render(rows, app.output, ["time", "event", "by", "field", "old", "new"],
-                  empty="No history.")
+    output.render(rows, app.output, "ticket history", empty="No history.")
 
 
 @ticket_group.command("create")

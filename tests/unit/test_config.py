@@ -66,7 +66,7 @@ def test_every_problem_is_reported_at_once_with_key_and_file(tmp_path: Path) -> 
     assert len(err.value.problems) == 4
     assert f"{path}: unknown key bakend (line 1)" in problems
     assert "unknown key local.pth (line 5)" in problems
-    assert "expected one of table, json, yaml, got 'xml'" in problems
+    assert "expected one of table, wide, json, yaml, got 'xml'" in problems
     assert "expected a number, got 'soon'" in problems
 
 
