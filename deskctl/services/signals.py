@@ -93,17 +93,18 @@ class SignalService:
         now = clock.now_iso()
         found: list[dict[str, Any]] = []
         desk = self.tickets.desk
+        kinds = kinds_of(enabled)
         ratings: dict[str, list[TicketEvent]] = {}
-        if "rating" in kinds_of(enabled):
-            for rating in desk.ratings():  # one read for the portal, not one per ticket
+        if "rating" in kinds and module is None:
+            kinds -= {"rating"}  # the portal's ratings in one read, not one per ticket
+            for rating in desk.ratings():
                 ratings.setdefault(rating.ticket_id, []).append(rating)
         for ticket in self.tickets.tickets(module, record_id):
             contact = contacts.get(ticket.data.get("contactId", ""))
             person = people.get((contact.data.get("email") or "").lower()) if contact else None
             if person is None:
                 continue  # not a lead, contact or prospect of this CRM
-            events = desk.ticket_events(ticket.id, kinds_of(enabled) - {"rating"}) \
-                + ratings.get(ticket.id, [])
+            events = desk.ticket_events(ticket.id, kinds) + ratings.get(ticket.id, [])
             found += [s for s in self._signals_of(ticket, events, person, now)
                       if s["kind"] in enabled and (since_iso is None or s["time"] >= since_iso)]
         found.sort(key=lambda s: (s["time"], s["id"]))

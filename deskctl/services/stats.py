@@ -46,10 +46,14 @@ class StatsService:
         now = clock.now_iso()
         first_responses, resolutions, ratings = [], [], []
         counts = dict.fromkeys(RATINGS, 0)
-        # one read of the portal's ratings; a ticket's latest rating counts
-        latest = {e.ticket_id: e for e in service.desk.ratings()} if self.has_ratings else {}
+        # a ticket's latest rating counts: for the portal one read of all ratings, for one
+        # record's few tickets the ratings of each
+        portal_wide = self.has_ratings and module is None
+        latest = {e.ticket_id: e for e in service.desk.ratings()} if portal_wide else {}
+        kinds = AGENT_ANSWERS + (("rating",) if self.has_ratings and not portal_wide else ())
         for ticket in tickets:
-            events = service.desk.ticket_events(ticket.id, AGENT_ANSWERS)
+            events = service.desk.ticket_events(ticket.id, kinds)
+            latest.update((e.ticket_id, e) for e in events if e.kind == "rating")
             answer = next((e for e in events if e.kind in AGENT_ANSWERS), None)
             if answer is not None:
                 first_responses.append(seconds_between(ticket.created_time,

@@ -86,7 +86,8 @@ def test_ratings_history_and_escalations_read_as_on_the_local_backend(
     assert run("--backend", "zoho", "portal", "connect", "acme-support").exit_code == 0
     portal = next(p for p in fake.sandbox.all_portals() if p.name == "acme-support").id
     desk = fake.sandbox.desk(portal)
-    fake.sandbox.crm.create_records("Contacts", [{"Last_Name": "Kim", "Email": "kim@x.example"}])
+    crm_id = fake.sandbox.crm.create_records("Contacts", [
+        {"Last_Name": "Kim", "Email": "kim@x.example"}])[0].id
     contact = desk.create_record("contacts", {"lastName": "Kim", "email": "kim@x.example"})
     department = desk.departments()[0]["id"]
     tickets = [desk.create_record("tickets", {"subject": f"T{i}", "contactId": contact.id,
@@ -108,6 +109,12 @@ def test_ratings_history_and_escalations_read_as_on_the_local_backend(
     stats, expected = both("stats")
     assert stats["ratings"] == {"good": 1, "okay": 1, "bad": 0}  # a ticket's latest counts
     assert stats == expected
+    record = ("--module", "Contacts", "--record", str(crm_id))
+    stats, expected = both("stats", *record)  # one record: its tickets' ratings only
+    assert stats["ratings"] == {"good": 1, "okay": 1, "bad": 0} and stats == expected
+    signals, expected = both("signals", "list", *record)
+    assert len(signals) == 7 and [{**s, "id": None} for s in signals] == \
+        [{**s, "id": None} for s in expected]
     signals, expected = both("signals", "list")
     kinds = sorted(s["kind"] for s in signals)
     assert kinds == ["new-rating"] * 3 + ["new-ticket"] * 3 + ["ticket-escalated"]
@@ -117,7 +124,8 @@ def test_ratings_history_and_escalations_read_as_on_the_local_backend(
     assert ("updated", "status", "Escalated", "Open") in changed
     assert ("updated", "isEscalated", False, True) in changed  # Zoho's flag, from the emulator
     assert [r for r in history if r["field"] != "isEscalated"] == expected
-    assert fake.count("GET", "/api/v1/customerHappiness") == 2  # one read per command
+    # one read per portal-wide command; per ticket (3) for one record's stats and signals
+    assert fake.count("GET", "/api/v1/customerHappiness") == 2 + 3 + 3
 
 
 def test_zoho_escalation_events_become_signals(run, fake: FakeZoho, zoho_credentials) -> None:
