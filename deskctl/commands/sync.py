@@ -10,6 +10,7 @@ from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.commands.options import changed_message, limit_option, report_change
 from deskctl.errors import SyncIncomplete
+from deskctl.services.matches import MatchService
 from deskctl.services.sync import CONFLICTS, MODES, ON_DELETE, SyncService
 
 
@@ -197,3 +198,53 @@ def resolve(app: App, conflict_id: int, take: str, fields: tuple[str, ...]) -> N
       deskctl sync resolve 3 --field Phone --take desk
     """
     output.render(_service(app).resolve(conflict_id, take, fields), app.output)
+
+
+def _matches(app: App) -> MatchService:
+    return MatchService(app.backend, app.state, app.config)
+
+
+MODULE_OPTION = click.option("--module", type=click.Choice(["Accounts", "Contacts"]),
+                             default="Contacts", show_default=True,
+                             help="The module of the records.")
+
+
+@sync_group.command("link")
+@click.argument("crm_id")
+@click.argument("desk_id")
+@MODULE_OPTION
+@pass_app
+def link(app: App, crm_id: str, desk_id: str, module: str) -> None:
+    """Pair a CRM record and a Desk record by hand (admin only).
+
+    For an ambiguous match, or two records the sync cannot match (different emails). The
+    next 'sync run' merges them like a first link: a blank field takes the other side's
+    value, fields that differ go to the conflict policy.
+    """
+    result = _matches(app).link(module, crm_id, desk_id)
+    output.render(result, app.output)
+    changed_message(result, f"Linked CRM {crm_id} and Desk {desk_id}; the next "
+                    "'deskctl sync run' merges them.",
+                    f"CRM {crm_id} and Desk {desk_id} are already paired; nothing changed.")
+
+
+@sync_group.command("ignore")
+@click.argument("record_id", metavar="CRM_ID|DESK_ID")
+@MODULE_OPTION
+@click.option("--side", type=click.Choice(["crm", "desk"]),
+              help="Whose id it is (only needed when both sides have a record with it).")
+@click.option("--undo", is_flag=True, help="Take the record back into the sync.")
+@pass_app
+def ignore(app: App, record_id: str, module: str, side: str | None, undo: bool) -> None:
+    """Leave a record out of the sync, or take it back with --undo (admin only).
+
+    An ignored record is never matched, copied, updated or deleted by the sync; a paired
+    one is unpaired first (its counterpart is kept apart too; nothing is deleted). 'sync
+    status' lists the ignored records.
+    """
+    result = _matches(app).ignore(module, record_id, side, undo)  # type: ignore[arg-type]
+    output.render(result, app.output)
+    done = "Taken back into the sync" if undo else "Ignored by the sync"
+    changed_message(result, f"{done}: {result['side']} {module} {record_id}.",
+                    f"Nothing changed: {result['side']} {module} {record_id} is "
+                    f"{'not ' if undo else ''}ignored already.")

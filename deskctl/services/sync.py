@@ -189,6 +189,7 @@ class SyncService:
                 "open_conflicts": len(sync.conflicts()),
                 "errors": len(sync.errors()),
                 "last_run": sync.last_sync_run(),
+                "ignored": sync.ignored(),
                 "cursors": sync.all_cursors()}
 
     def errors(self, module: str | None = None) -> list[dict[str, Any]]:

@@ -61,6 +61,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sync_errors ADD COLUMN kind TEXT NOT NULL DEFAULT 'write';
     ALTER TABLE sync_errors ADD COLUMN match_key TEXT NOT NULL DEFAULT ''
     """,
+    # 5: records left out of the sync by hand (`sync ignore`), with the counterpart a
+    # paired one was unpaired from (taken back with it by `sync ignore --undo`)
+    """
+    CREATE TABLE sync_ignored (
+        module TEXT NOT NULL, side TEXT NOT NULL, record_id TEXT NOT NULL,
+        partner TEXT NOT NULL DEFAULT '', ignored_at TEXT NOT NULL, ignored_by TEXT NOT NULL,
+        PRIMARY KEY (module, side, record_id))
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -205,14 +205,50 @@ class SyncStore:
     # records kept apart after an unlink, so they are not re-created or re-matched
 
     def unlinked(self, module: str) -> set[tuple[str, str]]:
+        """Records kept apart: after an unlink, or ignored by hand."""
         rows = self._conn.execute("SELECT side, record_id FROM sync_unlinked WHERE module = ?",
                                   (module,))
-        return {(r[0], r[1]) for r in rows}
+        return {(r[0], r[1]) for r in rows} | self.ignored_ids(module)
 
     def keep_apart(self, module: str, side: str, record_id: str) -> None:
         with self.store.transaction() as conn:
             conn.execute("INSERT INTO sync_unlinked (module, side, record_id) VALUES "
                          "(?, ?, ?) ON CONFLICT DO NOTHING", (module, side, record_id))
+
+    # records left out of the sync by hand (`sync ignore`); kept apart like unlinked ones
+
+    def ignored_ids(self, module: str) -> set[tuple[str, str]]:
+        rows = self._conn.execute("SELECT side, record_id FROM sync_ignored WHERE module = ?",
+                                  (module,))
+        return {(r[0], r[1]) for r in rows}
+
+    def ignored(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute("SELECT module, side, record_id, partner, ignored_at, "
+                                  "ignored_by FROM sync_ignored ORDER BY module, ignored_at")
+        return [dict(r) for r in rows]
+
+    def ignore(self, module: str, side: str, record_id: str, by: str, partner: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO sync_ignored (module, side, record_id, partner, "
+                         "ignored_at, ignored_by) VALUES (?, ?, ?, ?, ?, ?) "
+                         "ON CONFLICT (module, side, record_id) DO NOTHING",
+                         (module, side, record_id, partner, clock.now_iso(), by))
+
+    def unignore(self, module: str, side: str, record_id: str) -> str:
+        """Take a record back; returns the counterpart it was unpaired from ('' if none)."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT partner FROM sync_ignored WHERE module = ? AND "
+                               "side = ? AND record_id = ?", (module, side, record_id)
+                               ).fetchone()
+            conn.execute("DELETE FROM sync_ignored WHERE module = ? AND side = ? AND "
+                         "record_id = ?", (module, side, record_id))
+        return str(row[0]) if row else ""
+
+    def take_back(self, module: str, side: str, record_id: str) -> None:
+        """No longer keep a record apart (a link by hand overrides an earlier unlink)."""
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM sync_unlinked WHERE module = ? AND side = ? AND "
+                         "record_id = ?", (module, side, record_id))
 
     # create intents: written before a create, removed with the pair it produced
 

@@ -65,6 +65,8 @@ CONTENDERS = {
     "sync resolve": ("sync", "resolve", "1", "--take", "crm"),
     "sync configure": ("sync", "configure", "--conflict", "crm-wins"),
     "sync pause": ("sync", "pause"),
+    "sync link": ("sync", "link", "1", "2"),
+    "sync ignore": ("sync", "ignore", "1", "--side", "crm"),
     "apply": ("apply", "-f", "{file}", "--yes"),
 }
 
