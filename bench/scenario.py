@@ -1,10 +1,20 @@
-"""One benchmark scenario in its own process (so peak RSS is its own):
-python -m bench.scenario local|zoho N [URL]  -> one JSON object on stdout."""
+"""One benchmark scenario in its own process (so peak RSS is its own), printing one JSON
+object: python -m bench.scenario KIND local|zoho N [URL]
+
+- sync: a bidirectional first sync of N contacts (and N/5 accounts) from the CRM, then
+  the run right after it exactly as cron would make it (no run in between), then a later
+  run with nothing new, then (local) a run after 1% of the contacts changed on each side.
+- oneway: a one-way first sync, then K = N/8 contacts edited in Desk: the CRM reads the
+  run needs for their counterparts.
+- errors: N contacts of which N/10 have a duplicate email in Desk (ambiguous matches, left
+  in `sync errors`), then the run right after and a run with nothing new: the lookups the
+  records in error cost.
+
+Every figure comes from the run report: HTTP requests on zoho, backend calls on local."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import resource
 import sys
@@ -40,92 +50,124 @@ def fill(sandbox: LocalBackend, contacts: int) -> int:
     return total_accounts
 
 
-def http_calls(backend: Any) -> int:
-    """Requests the zoho backend sent (0 on the local backend)."""
-    http = [getattr(backend, "desk_http", None), getattr(backend.crm, "http", None)]
-    return sum(h.calls for h in http if h is not None)
-
-
-def timed(service: SyncService) -> tuple[dict[str, Any], float]:
+def measured(service: SyncService) -> dict[str, Any]:
+    """One `sync run` as cron makes it: its time and the calls its report counts."""
     started = time.perf_counter()
-    before = http_calls(service.backend)
     report = service.run(RunOptions(), 0)
-    report["http_requests"] = http_calls(service.backend) - before
-    return report, time.perf_counter() - started
-
-
-def change_one_percent(sandbox: LocalBackend, contacts: int) -> None:
-    """1% of the contacts edited in the CRM and 1% (others) in Desk."""
-    crm_ids = [r.id for r in sandbox.crm.list_records("Contacts")]
-    step = 100
-    sandbox.crm.update_records("Contacts", [(i, {"Phone": "+1 555 0199"}) for i in crm_ids[::step]])
-    desk = sandbox.desk(sandbox.all_portals()[0].id)
-    for record in list(desk.list_records("contacts"))[step // 2::step]:
-        desk.update_record("contacts", record.id, {"phone": "+1 555 0100"})
-
-
-def calls(report: dict[str, Any]) -> dict[str, int]:
-    """Backend calls (a list call may be many HTTP pages) and, on zoho, HTTP requests."""
+    seconds = time.perf_counter() - started
     api = report["api_calls"]
-    counts = {"reads": api["crm"] + api["desk"] - api["crm_writes"] - api["desk_writes"],
-              "writes": api["crm_writes"] + api["desk_writes"]}
-    if report["http_requests"]:
-        counts["http_requests"] = report["http_requests"]
-    return counts
+    return {"seconds": round(seconds, 3),
+            "reads": api["crm_reads"] + api["desk_reads"],
+            "writes": api["crm_writes"] + api["desk_writes"],
+            "crm_reads": api["crm_reads"], "desk_reads": api["desk_reads"],
+            "setup": api.get("setup", 0), "errors": report["errors"]}
 
 
-def main() -> None:
-    kind, contacts = sys.argv[1], int(sys.argv[2])
-    home = Path(tempfile.mkdtemp(prefix="deskctl-bench-"))
-    os.environ["DESKCTL_HOME"] = str(home)
-    sandbox_path = Path(os.environ.get("BENCH_SANDBOX", home / "sandbox.db"))
-    sandbox = LocalBackend(sandbox_path)
-    accounts = fill(sandbox, contacts)
+def backend_for(kind: str, sandbox: LocalBackend, home: Path, url: str | None) -> Any:
     if kind == "local":
-        backend: Any = sandbox
-    else:
-        from deskctl.backends.zoho import ZohoBackend
-        from deskctl.backends.zoho.auth import TokenProvider
-        from deskctl.backends.zoho.settings import ZohoSettings
+        return sandbox
+    from deskctl.backends.zoho import ZohoBackend
+    from deskctl.backends.zoho.auth import TokenProvider
+    from deskctl.backends.zoho.settings import ZohoSettings
 
-        url = sys.argv[3]
-        os.environ.update(DESKCTL_ZOHO_CLIENT_ID="bench", DESKCTL_ZOHO_CLIENT_SECRET="bench",
-                          DESKCTL_ZOHO_REFRESH_TOKEN="bench")
-        settings = ZohoSettings("com", url, url, url, concurrency=10, timeout=60,
-                                deal_link_field="cf_deal_ids")
-        backend = ZohoBackend(settings, TokenProvider(url, CredentialStore("default"),
-                                                      home / "token.json"))
+    os.environ.update(DESKCTL_ZOHO_CLIENT_ID="bench", DESKCTL_ZOHO_CLIENT_SECRET="bench",
+                      DESKCTL_ZOHO_REFRESH_TOKEN="bench")
+    settings = ZohoSettings("com", str(url), str(url), str(url), concurrency=10, timeout=60,
+                            deal_link_field="cf_deal_ids")
+    return ZohoBackend(settings, TokenProvider(str(url), CredentialStore("default"),
+                                               home / "token.json"))
+
+
+def linked(backend: Any, home: Path, mode: str) -> SyncService:
     state = StateStore(home / "state.db")
     IntegrationService(backend, state, CredentialStore("default")).connect("acme-support")
     service = SyncService(backend, state, load_config())
-    service.configure("bidirectional", None, None)
-    initial, seconds = timed(service)
-    initial_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result: dict[str, Any] = {
-        "backend": kind, "contacts": contacts, "accounts": accounts,
-        "initial": {"seconds": round(seconds, 3),
-                    "records_per_second": round((contacts + accounts) / seconds, 1),
-                    **calls(initial), "errors": initial["errors"],
-                    "peak_rss_mb": round(initial_rss, 1)}}
-    if kind == "zoho":
-        minimum = (math.ceil(contacts / 200) + math.ceil(accounts / 200) + 2  # CRM pages+feeds
-                   + contacts + accounts + 2)  # Desk: one create each, one list per module
-        result["initial"]["minimum_calls"] = minimum
-        result["initial"]["ideal_seconds"] = round(
-            (math.ceil(contacts / 200) + math.ceil(accounts / 200) + 4) * 0.05
-            + (contacts + accounts) * 0.05 / 10, 2)
-    # The next run reads back once what the first one wrote (cursors never skip past a
-    # write they did not see); then a cron run later, past the 5 s overlap: no change.
-    service.run(RunOptions(), 0)
-    time.sleep(6)
-    rerun, seconds = timed(service)
-    result["no_change"] = {"seconds": round(seconds, 3), **calls(rerun)}
+    service.configure(mode, None, None)
+    return service
+
+
+def rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def desk_of(sandbox: LocalBackend) -> Any:
+    return sandbox.desk(sandbox.all_portals()[0].id)
+
+
+def change_one_percent(sandbox: LocalBackend) -> int:
+    """1% of the contacts edited in the CRM and 1% (others) in Desk; returns how many."""
+    crm_ids = [r.id for r in sandbox.crm.list_records("Contacts")][::100]
+    sandbox.crm.update_records("Contacts", [(i, {"Phone": "+1 555 0199"}) for i in crm_ids])
+    desk = list(desk_of(sandbox).list_records("contacts"))[50::100]
+    for record in desk:
+        desk_of(sandbox).update_record("contacts", record.id, {"phone": "+1 555 0100"})
+    return len(crm_ids) + len(desk)
+
+
+def sync_scenario(kind: str, sandbox: LocalBackend, backend: Any, home: Path,
+                  contacts: int, accounts: int) -> dict[str, Any]:
+    service = linked(backend, home, "bidirectional")
+    initial = measured(service)
+    initial["peak_rss_mb"] = rss_mb()
+    initial["records_per_second"] = round((contacts + accounts) / initial["seconds"], 1)
+    result: dict[str, Any] = {"initial": initial, "after": measured(service)}
+    result["steady"] = measured(service)
     if kind == "local":
-        change_one_percent(sandbox, contacts)
-        changed, seconds = timed(service)
-        result["one_percent"] = {"seconds": round(seconds, 3), **calls(changed),
-                                 "errors": changed["errors"]}
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        changed = change_one_percent(sandbox)
+        result["one_percent"] = {**measured(service), "changed": changed}
+    if kind == "zoho":
+        desk = backend.desk(sandbox.all_portals()[0].id)
+        result["concurrency"] = desk.concurrency
+        result["desk_deletions"] = "desk-tombstones" in backend.capabilities
+    return result
+
+
+def oneway_scenario(sandbox: LocalBackend, backend: Any, home: Path,
+                    contacts: int) -> dict[str, Any]:
+    service = linked(backend, home, "one-way")
+    initial = measured(service)
+    quiet = measured(service)
+    edits = max(1, contacts // 8)
+    desk = desk_of(sandbox)
+    for record in list(desk.list_records("contacts"))[:edits]:
+        desk.update_record("contacts", record.id, {"phone": "+1 555 0111"})
+    edited = measured(service)
+    # nothing changed in the CRM: one empty list and one deleted feed per module; every
+    # further CRM read is for the counterparts of the Desk edits
+    return {"initial": initial, "quiet": quiet, "edited": edited, "desk_edits": edits,
+            "counterpart_reads": edited["crm_reads"] - 2 * 2}
+
+
+def errors_scenario(sandbox: LocalBackend, backend: Any, home: Path,
+                    contacts: int) -> dict[str, Any]:
+    desk = desk_of(sandbox)
+    for i in range(0, contacts, 10):  # two Desk contacts share each of these emails
+        for copy in ("a", "b"):
+            desk.create_record("contacts", {"lastName": f"Dup {i}{copy}",
+                                            "email": f"c{i}@bench.example"})
+    service = linked(backend, home, "bidirectional")
+    initial = measured(service)
+    after = measured(service)
+    steady = measured(service)
+    return {"initial": initial, "after": after, "steady": steady, "in_error": steady["errors"]}
+
+
+def main() -> None:
+    scenario, kind, contacts = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    home = Path(tempfile.mkdtemp(prefix="deskctl-bench-"))
+    os.environ["DESKCTL_HOME"] = str(home)
+    sandbox = LocalBackend(Path(os.environ.get("BENCH_SANDBOX", home / "sandbox.db")))
+    accounts = fill(sandbox, contacts)
+    backend = backend_for(kind, sandbox, home, sys.argv[4] if len(sys.argv) > 4 else None)
+    result: dict[str, Any] = {"scenario": scenario, "backend": kind, "contacts": contacts,
+                              "accounts": accounts}
+    if scenario == "sync":
+        result.update(sync_scenario(kind, sandbox, backend, home, contacts, accounts))
+    elif scenario == "oneway":
+        result.update(oneway_scenario(sandbox, backend, home, contacts))
+    else:
+        result.update(errors_scenario(sandbox, backend, home, contacts))
+    result["peak_rss_mb"] = rss_mb()
     print(json.dumps(result))
 
 
