@@ -6,6 +6,7 @@ refuses through `request_problems`; the tests check both directions with `proble
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -155,35 +156,68 @@ def _empty(schema: Any, depth: int = 0) -> Any:
     return {"string": "", "integer": 0, "number": 0, "boolean": False, "array": []}.get(kind)
 
 
+_SKIP = object()
+# (id of schema, invent) -> (the schema, kept alive so its id stays its own; plan)
+_PLANS: dict[tuple[int, bool], tuple[Any, tuple[dict[str, Any], bool | None,
+                                                dict[str, Any]]]] = {}
+
+
+def _object_plan(key: int, schema: dict[str, Any],
+                 invent: bool) -> tuple[dict[str, Any], bool | None, dict[str, Any]]:
+    """Per object schema, once: its properties, whether other keys stay (None: keep the
+    value as it is), and what each required key is filled with when absent."""
+    cached = _PLANS.get((key, invent))
+    if cached is None:
+        props, open_ = properties(schema)
+        keep: bool | None = open_
+        if (not props and open_) or schema.get("patternProperties"):
+            keep = None
+        fills: dict[str, Any] = {}
+        for name in sorted(_required(schema)):
+            if name not in props or _allows_null(props[name]):
+                fills[name] = None
+            elif invent or not _identifier(name):  # a made-up object has made-up ids
+                fills[name] = _empty(props[name])
+            else:
+                fills[name] = _SKIP
+        cached = _PLANS[(key, invent)] = (schema, (props, keep, fills))
+    return cached[1]
+
+
 def conform(schema: Any, value: Any, invent: bool = False) -> Any:
     """The value as Zoho would answer it under this schema: keys the schema does not declare
     dropped, required keys it lacks present as null (Zoho answers empty fields as null)
     where the schema allows null, else as the emptiest value of their type; identifiers
     are never made up for the sandbox's own objects, so what still breaks the schema,
     `problems` reports."""
+    if not isinstance(value, (dict, list)):
+        return value  # scalars pass as they are: `problems` judges them
     schema = resolve(schema)
-    if not isinstance(schema, dict) or value is None:
+    if not isinstance(schema, dict):
         return value
     variants = _variants(schema, value)
     if variants:
-        # the branch that fits best and keeps the most of the value
-        def score(variant: Any) -> tuple[int, int]:
-            shaped = conform(variant, value)
-            return (len(problems(variant, shaped)),
-                    -len(shaped) if isinstance(shaped, dict) else 0)
+        # the branch that loses least of the value (undeclared keys, values outside an
+        # enum), then lacks the fewest required keys
+        def score(variant: Any) -> tuple[int, int, int]:
+            if not isinstance(value, dict):
+                return (len(problems(variant, value)), 0, 0)
+            props, open_ = properties(variant)
+            keys = set(value)
+            lost = 0 if open_ else len(keys - set(props) - _required(variant))
+            lost += sum(1 for k in keys & set(props) if "enum" in resolve(props[k])
+                        and value[k] not in resolve(props[k])["enum"])
+            return (lost, len(_required(variant) - keys), -len(keys & set(props)))
         return conform(min(variants, key=score), value)
     if isinstance(value, dict):
-        props, open_ = properties(schema)
-        required = _required(schema)
-        if (not props and open_) or schema.get("patternProperties"):
+        props, open_, fills = _object_plan(id(schema), schema, invent)
+        if open_ is None:
             return value
         out = {k: conform(props[k], v) if k in props else v for k, v in value.items()
-               if k in props or k in required or open_}
-        for key in sorted(required - set(out)):
-            if key not in props or _allows_null(props[key]):
-                out[key] = None
-            elif invent or not _identifier(key):  # a made-up object has made-up ids
-                out[key] = _empty(props[key])
+               if k in props or k in fills or open_}
+        for key, fill in fills.items():
+            if key not in out and fill is not _SKIP:
+                out[key] = copy.deepcopy(fill) if isinstance(fill, (dict, list)) else fill
         return out
     if isinstance(value, list) and "items" in schema:
         return [conform(schema["items"], item) for item in value]

@@ -35,3 +35,22 @@ def test_the_profile_from_address_must_be_one_of_the_department(world: World) ->
     sent = world.ok("ticket", "reply", ticket, "--text", "hi",
                     env={"DESKCTL_DESK_FROM_ADDRESS": SUPPORT.upper()})
     assert sent["from"] == SUPPORT.upper()
+
+
+def test_an_older_sandbox_gets_from_addresses_for_its_departments(tmp_path) -> None:
+    import sqlite3
+
+    from deskctl.backends.local import LocalBackend
+    from deskctl.backends.local.db import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # a sandbox file made before From addresses
+        conn.executescript(MIGRATIONS[0])
+        conn.execute("INSERT INTO portals VALUES ('1', 'Old Help_Desk', 'a@x.example', 'k', "
+                     "'2026-01-01T00:00:00Z')")
+        conn.execute("INSERT INTO departments VALUES ('11', '1', 'Support')")
+        conn.execute("PRAGMA user_version = 1")
+    backend = LocalBackend(path)
+    [address] = backend.desk("1").from_addresses("11")
+    assert address["address"] == "support@old-help-desk.example" and address["is_active"]
+    backend.close()
