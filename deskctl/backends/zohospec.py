@@ -1,7 +1,7 @@
 """Zoho's OpenAPI facts, from the extract `make oas` writes (zoho_oas.json, made by
 scripts/oas_extract.py from github.com/zoho/zohodesk-oas and github.com/zoho/crm-oas at the
 commits it records): which operation a request is, whether a request follows the
-specification, what a response may contain. The emulator answers through `shape` and
+specification, what a response may contain. The emulator answers through `conform` and
 refuses through `request_problems`; the tests check both directions with `problems`."""
 
 from __future__ import annotations
