@@ -191,11 +191,6 @@ def conflicts(app: App) -> None:
 def resolve(app: App, conflict_id: int, take: str, fields: tuple[str, ...]) -> None:
     """Resolve a conflict by taking one side's values, for every conflicting field or
     only some (admin only).
-
-    \b
-    Examples:
-      deskctl sync resolve 3 --take crm
-      deskctl sync resolve 3 --field Phone --take desk
     """
     output.render(_service(app).resolve(conflict_id, take, fields), app.output)
 

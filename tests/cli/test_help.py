@@ -66,6 +66,7 @@ def test_every_leaf_command_has_examples_that_parse(path: str) -> None:
     epilog = LEAVES[path].epilog or ""
     assert "Examples:" in epilog, f"'deskctl {path}' has no examples: add them to " \
                                   "deskctl/commands/helptext.py"
+    assert "Examples:" not in (LEAVES[path].help or ""), "examples twice: docstring and epilog"
     lines = examples(epilog)
     assert lines, f"'deskctl {path}' has no example command line"
     for argv in lines:
