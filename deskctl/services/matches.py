@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deskctl.errors import NotFound, RuleViolation, UsageError
+from deskctl.errors import NotFound, RuleViolation, UsageError, ValidationError
 from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side, other
 from deskctl.services.access import require_admin
 from deskctl.services.locking import exclusive
@@ -35,7 +35,10 @@ class MatchService(SyncService):
 
     @staticmethod
     def _read(sides: dict[Side, SideApi], side: Side, record_id: str) -> Record | None:
-        found = [r for r in sides[side].get_many([record_id]) if r.id == record_id]
+        try:
+            found = [r for r in sides[side].get_many([record_id]) if r.id == record_id]
+        except (NotFound, ValidationError):  # an id of the other side's shape
+            return None
         return found[0] if found else None
 
     @exclusive("sync link")
