@@ -2,7 +2,9 @@
 
 Sizes: BENCH_SIZES (local first syncs, default 1000,10000,100000), BENCH_ZOHO_SIZES (zoho
 over `sandbox serve --latency-ms 50`, default 1000,10000) and BENCH_SMALL (the one-way and
-records-in-error scenarios on both backends, default 2000)."""
+records-in-error scenarios on both backends, default 2000). With BENCH_STATE_URL
+(postgresql://...) it also compares the state store on SQLite and on PostgreSQL on the local
+backend at BENCH_STATE_SIZE contacts (default 20000)."""
 
 from __future__ import annotations
 
@@ -168,6 +170,11 @@ def main() -> None:
         + [zoho("errors", n) for n in small],
         "startup": startup(),
     }
+    if os.environ.get("BENCH_STATE_URL"):
+        n = os.environ.get("BENCH_STATE_SIZE", "20000")
+        results["state"] = {
+            "sqlite": scenario("sync", "local", n, env={"BENCH_STATE_URL": ""}),
+            "postgresql": scenario("sync", "local", n)}
     from tabulate import tabulate
 
     print(tabulate(table(results), headers=[
@@ -177,6 +184,13 @@ def main() -> None:
     checks = verdicts(results)
     print(tabulate([[name, value, "met" if ok else "MISSED"] for name, value, ok in checks],
                    headers=["target", "measured", ""]))
+    if "state" in results:
+        print()
+        print(tabulate([[kind, *row[2:]] for kind, run in results["state"].items()
+                        for row in table({"sync": [run]})],
+                       headers=["state store", "first sync", "rec/s", "first sync calls",
+                                "run right after", "run with nothing new", "1% changed",
+                                "peak RSS"]))
     results["targets"] = [{"target": n, "measured": v, "met": ok} for n, v, ok in checks]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))

@@ -79,7 +79,10 @@ def backend_for(kind: str, sandbox: LocalBackend, home: Path, url: str | None) -
 
 
 def linked(backend: Any, home: Path, mode: str) -> SyncService:
-    state = StateStore(home / "state.db")
+    """The integration linked and the sync configured, its state in a fresh file, or with
+    BENCH_STATE_URL (postgresql://...) in a fresh profile of that database."""
+    url = os.environ.get("BENCH_STATE_URL")
+    state = StateStore(url, f"bench{os.getpid()}") if url else StateStore(home / "state.db")
     IntegrationService(backend, state, CredentialStore("default")).connect("acme-support")
     service = SyncService(backend, state, load_config())
     service.configure(mode, None, None)
