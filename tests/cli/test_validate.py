@@ -4,6 +4,10 @@ resulting object with -o json; destructive sandbox reset asks or needs --yes."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -172,3 +176,26 @@ def test_sync_errors_limit_and_module(linked) -> None:
     assert contacts == [e for e in everything if e["module"] == "Contacts"] != []
     _usage(linked("sync", "errors", "--limit", "0"), "--limit")
     _usage(linked("sync", "errors", "--module", "Deals"), "--module")
+
+
+def _reset_on_a_terminal(answer: str) -> subprocess.CompletedProcess[str]:
+    """`deskctl sandbox reset` with a terminal (a pty) on stdin, answering the question."""
+    primary, secondary = pty.openpty()
+    try:
+        os.write(primary, answer.encode())
+        return subprocess.run([sys.executable, "-m", "deskctl", "sandbox", "reset"],
+                              stdin=secondary, capture_output=True, text=True, timeout=60,
+                              env={**os.environ})
+    finally:
+        os.close(primary)
+        os.close(secondary)
+
+
+def test_sandbox_reset_asks_on_a_terminal(seeded, tmp_path) -> None:
+    sandbox = tmp_path / "home" / "default" / "sandbox.db"
+    declined = _reset_on_a_terminal("n\n")
+    assert declined.returncode == 1
+    assert "Delete the sandbox" in declined.stderr and sandbox.exists()
+    accepted = _reset_on_a_terminal("y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Removed the sandbox" in accepted.stderr and not sandbox.exists()
