@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 
 EVENT_SIGNALS = {"customer-reply": "new-reply", "customer-comment": "new-comment",
                  "rating": "new-rating"}
+OPEN_STAGES_EXCLUDE = ("Closed Won", "Closed Lost")
 
 
 def kinds_of(signals: set[str]) -> set[str]:
     """The ticket event kinds the enabled signals are made of (the rest is not read)."""
     kinds = {k for k, s in EVENT_SIGNALS.items() if s in signals}
     return kinds | ({"history"} if "ticket-escalated" in signals else set())
-OPEN_STAGES_EXCLUDE = ("Closed Won", "Closed Lost")
 
 
 class SignalService:
