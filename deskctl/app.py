@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from deskctl.state import StateStore
 
 
+#: command groups that act as no CRM user, so --as is not checked for them: the sandbox acts
+#: as the outside world; config, auth, completion and state concern this machine's files
+NO_ACTING_USER = ("sandbox", "config", "auth", "completion", "state")
+
+
 @dataclass
 class App:
     config_file: str | None = None
@@ -71,8 +76,7 @@ class App:
 
     def preflight(self, command: str, params: dict[str, Any]) -> None:
         """What every command checks after click parsed it and before any work: the
-        options' combinations, DESKCTL_NOW, and the acting user (sandbox, config, auth and
-        completion act as no CRM user)."""
+        options' combinations, DESKCTL_NOW, and the acting user."""
         from deskctl import clock
         from deskctl.services.access import check_acting_user
         from deskctl.services.ticket_queue import check_scope
@@ -80,7 +84,7 @@ class App:
         if "module" in params and "record_id" in params:
             check_scope(params["module"], params["record_id"])
         clock.now()
-        if command.split()[0] not in ("sandbox", "config", "auth", "completion"):
+        if command.split()[0] not in NO_ACTING_USER:
             check_acting_user(self.backend, self.config)
 
     @property
