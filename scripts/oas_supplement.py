@@ -103,12 +103,14 @@ SCHEMAS: dict[str, Any] = {
             "ratedTime": TEXT, "feedback": TEXT, "ticketId": ID, "contactId": ID,
             "agentId": ID, "departmentId": ID},
         "required": ["id", "rating", "ratedTime"]},
-    # https://desk.zoho.com/DeskAPIDocument#RecycleBin
+    # https://desk.zoho.com/DeskAPIDocument#RecycleBin "List deleted resources" (sample
+    # answer in the official Postman collection, mirrored at developers.qodex.ai/zoho-desk/
+    # zoho-desk-api/recycle-bin/list-deleted-resources)
     "supplement/RecycleBin#/entity": {
         "type": "object", "properties": {
-            "id": ID, "entityId": ID, "module": TEXT, "name": TEXT, "deletedTime": TEXT,
-            "deletedBy": {"type": ["object", "null"]}},
-        "required": ["id"]},
+            "id": ID, "displayName": TEXT, "departmentId": ID, "deletedById": ID,
+            "type": TEXT, "deletedTime": TEXT},
+        "required": ["id", "type", "deletedTime"]},
 }
 
 OPERATIONS: dict[str, Any] = {
@@ -165,7 +167,15 @@ OPERATIONS: dict[str, Any] = {
         "service": "desk", "file": "supplement/RecycleBin",
         "source": "https://desk.zoho.com/DeskAPIDocument#RecycleBin",
         "operationId": "getRecycleBinEntities",
-        "parameters": [_query("module", TEXT), *_FROM_LIMIT, ORG_ID],
+        "parameters": [
+            _query("module", {**TEXT, "enum": [
+                "accounts", "contacts", "tickets", "tasks", "timeEntry", "calls", "events",
+                "contracts", "products", "topics", "solutions"]}),
+            *_FROM_LIMIT, _query("departmentId", ID),
+            _query("sortBy", {**TEXT, "enum": [
+                "name", "type", "department", "deletedBy", "deletedTime", "-name", "-type",
+                "-department", "-deletedBy", "-deletedTime"]}),
+            _query("include", TEXT), ORG_ID],
         "requestBody": None,
         "responses": {"200": _list_of("supplement/RecycleBin#/entity"), "204": EMPTY}},
 }

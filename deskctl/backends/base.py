@@ -5,6 +5,16 @@ collection (contacts, accounts, tickets). Ids are strings. Times are ISO 8601 UT
 Writes take batches and answer one WriteResult per record, so one bad record never fails
 the others. Errors are deskctl errors (NotFound, ValidationError, AuthError, BackendError,
 Unsupported). Services use only this module, never a concrete backend.
+
+Reads (`list_records`, `deleted_records`) never skip. `list_records` yields oldest
+modification first with ``modified_since`` inclusive, in keyset windows on (modified time,
+id) or the backend's equivalent, never offset pages: a record written while the caller is
+between pages moves to the end of the listing and is yielded again there (keep the last
+one seen per id), and no other record shifts past a page because of it. Unknown is not
+blank: a field in ``Record.unknown`` was absent from Zoho's answer and must never be
+written to the other side as blank (the field missing from ``Record.data`` without being
+in ``unknown`` is blank). Instants from the two Zoho services are compared with
+`deskctl.models.records.instant`, never as strings.
 """
 
 from __future__ import annotations
@@ -49,9 +59,16 @@ class CrmApi(ABC):
         names = ", ".join(m.api_name for m in self.modules())
         raise NotFound(f"unknown CRM module {name!r} (modules: {names})")
 
+    #: how many fields one read may ask for (Zoho CRM: 50); None: no limit
+    max_read_fields: int | None = None
+
     @abstractmethod
-    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
-        """Records of a module, oldest modification first; ``modified_since`` inclusive."""
+    def list_records(self, module: str, modified_since: str | None = None,
+                     fields: list[str] | None = None) -> Iterator[Record]:
+        """Records of a module, oldest modification first; ``modified_since`` inclusive.
+        ``fields``: the API names to read besides id and the modified time (None: all of
+        the module's fields); more than `max_read_fields` raises ValidationError before
+        any request."""
 
     @abstractmethod
     def get_record(self, module: str, record_id: str) -> Record: ...
@@ -78,7 +95,8 @@ class CrmApi(ABC):
 
     @abstractmethod
     def deleted_records(self, module: str, since: str | None = None) -> list[Tombstone]:
-        """Tombstones of deleted records, oldest first; ``since`` inclusive."""
+        """Tombstones of deleted records, oldest first; ``since`` inclusive; complete
+        however many there are."""
 
     @abstractmethod
     def desk_tab_visible(self) -> bool: ...
@@ -139,7 +157,9 @@ class DeskApi(ABC):
     def delete_record(self, kind: str, record_id: str) -> None: ...
 
     @abstractmethod
-    def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]: ...
+    def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
+        """Records moved to the recycle bin, oldest first; ``since`` inclusive. Zoho keeps
+        them 60 days: a record deleted longer ago than that is no longer reported."""
 
     @abstractmethod
     def ticket_events(self, ticket_id: str,
@@ -168,7 +188,7 @@ CAPABILITIES = frozenset({
     "zsc-key",           # check another user's portal's ZSC key
     "desk-tab",          # read and change the CRM's Desk tab
     "customer-actions",  # replies, comments and ratings made as the customer
-    "desk-tombstones",   # a feed of records deleted in Desk
+    "desk-tombstones",   # a feed of records deleted in Desk (zoho: the recycle bin)
     "ticket-history",    # field-change history of tickets (escalation signals)
     "ratings",           # customers' ratings of tickets
 })

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from deskctl.errors import ValidationError
@@ -58,16 +58,31 @@ class ModuleMeta:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A CRM or Desk record: id, field values and Zoho's created/modified times."""
+    """A CRM or Desk record: id, field values and Zoho's created/modified times (ISO 8601
+    UTC, ``...Z``). A field missing from ``data`` is blank, unless it is named in
+    ``unknown``: the answer did not carry it (Zoho omits fields hidden from the API user's
+    profile), so its value is not known and must not be taken as blank."""
 
     id: str
     data: dict[str, Any] = field(default_factory=dict)
     created_time: str = ""
     modified_time: str = ""
+    unknown: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, **self.data, "created_time": self.created_time,
                 "modified_time": self.modified_time}
+
+
+def instant(text: str) -> datetime:
+    """A time from either Zoho service as an aware UTC datetime, for comparing instants
+    rather than strings: CRM writes ``2026-11-28T10:00:00+05:30`` (offset, seconds;
+    crm-api.md §2), Desk ``2026-11-28T04:30:00.000Z`` (UTC, milliseconds; desk-api.md §10),
+    deskctl ``2026-11-28T04:30:00Z``. A time without an offset is taken as UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.backends.meter import CallMeter
-from deskctl.errors import ApiLimitReached, NotFound, RuleViolation, UsageError
+from deskctl.errors import ApiLimitReached, ConfigError, NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
 from deskctl.progress import Progress
 from deskctl.services.access import integration, require_admin
@@ -49,7 +48,15 @@ class SyncService:
         crm_meta = {m: self.backend.crm.module(m) for m in MODULES}
         desk_meta = {DESK_KIND[m]: desk.fields(DESK_KIND[m]) for m in MODULES}
         source = self.config.sources.get("sync.mapping", "default")
-        return build_mappings(self.config.get("sync.mapping"), crm_meta, desk_meta, source)
+        mappings = build_mappings(self.config.get("sync.mapping"), crm_meta, desk_meta, source)
+        limit = self.backend.crm.max_read_fields  # Zoho CRM: 50 fields per read
+        for module, mapping in mappings.items():
+            if limit is not None and len(mapping.fields) + 1 > limit:
+                raise ConfigError(
+                    f"{source}: sync.mapping.{module}: {len(mapping.fields)} mapped fields, "
+                    f"but the {self.backend.name} backend reads at most {limit} fields per "
+                    f"request, Modified_Time included: map at most {limit - 1}")
+        return mappings
 
     @exclusive("sync configure")
     def configure(self, mode: str | None, conflict: str | None,

@@ -57,7 +57,9 @@ class SyncRun:
     # reading
 
     def sides(self, module: str) -> dict[Side, SideApi]:
-        return sides_for(self.crm, self.desk, module, self.mappings[module].kind)
+        mapping = self.mappings[module]
+        return sides_for(self.crm, self.desk, module, mapping.kind,
+                         [f.crm for f in mapping.fields])
 
     def _since(self, cursor: str | None) -> str | None:
         if cursor is None or self.options.full:

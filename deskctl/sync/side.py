@@ -21,10 +21,12 @@ class SideApi:
     """``api`` is the backend's CRM facet (``name`` a module) or a Desk facet (``name``
     a Desk collection)."""
 
-    def __init__(self, side: Side, api: Any, name: str) -> None:
+    def __init__(self, side: Side, api: Any, name: str,
+                 fields: list[str] | None = None) -> None:
         self.side = side
         self.api = api
         self.name = name
+        self.fields = fields  # the CRM fields to read (Zoho answers at most 50 per read)
         self.limit: ApiLimitReached | None = None  # set once Zoho says the credits are spent
 
     @property
@@ -35,6 +37,8 @@ class SideApi:
         return max(1, int(self.api.concurrency)) * 25
 
     def changes(self, since: str | None) -> Iterator[Record]:
+        if self.fields is not None:
+            return self.api.list_records(self.name, since, self.fields)
         return self.api.list_records(self.name, since)
 
     def deleted(self, since: str | None) -> list[Tombstone]:
@@ -100,6 +104,8 @@ class SideApi:
             return list(pool.map(one, items))
 
 
-def sides_for(crm: Any, desk: Any, module: str, kind: str) -> dict[Side, SideApi]:
-    """The two sides of one module: a CRM module and its Desk collection."""
-    return {CRM: SideApi(CRM, crm, module), DESK: SideApi(DESK, desk, kind)}
+def sides_for(crm: Any, desk: Any, module: str, kind: str,
+              crm_fields: list[str] | None = None) -> dict[Side, SideApi]:
+    """The two sides of one module: a CRM module (read: ``crm_fields``, or all) and its
+    Desk collection."""
+    return {CRM: SideApi(CRM, crm, module, crm_fields), DESK: SideApi(DESK, desk, kind)}

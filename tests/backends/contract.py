@@ -232,3 +232,57 @@ class BackendContract:
         assert (account.id in stones) == ("desk-tombstones" in world.backend.capabilities)
         with pytest.raises(NotFound):
             desk.delete_record("accounts", account.id)
+
+    # reads that never skip: an edit between two pages of a listing moves the edited record
+    # to the end; with offset pages it would shift another record past the page boundary
+
+    @staticmethod
+    def _list_editing(listing, edit, every: int, edits: int) -> tuple[list, list[str]]:
+        """Read ``listing``; after every ``every`` records, edit the oldest record read so
+        far that is not yet edited (between the backend's pages, whatever their size)."""
+        seen: list = []
+        edited: list[str] = []
+        for record in listing:
+            seen.append(record)
+            if len(seen) % every == 0 and len(edited) < edits:
+                target = next(r for r in seen if r.id not in edited)
+                edit(target.id)
+                edited.append(target.id)
+        return seen, edited
+
+    def test_crm_listing_never_skips_records_edited_while_it_pages(self, world: World,
+                                                                   monkeypatch) -> None:
+        crm = world.backend.crm
+        ids: list[str] = []
+        for batch in range(11):
+            monkeypatch.setenv("DESKCTL_NOW", f"2026-06-01T10:00:{batch:02d}Z")
+            ids += [str(r.id) for r in crm.create_records("Accounts", [
+                {"Account_Name": f"Keyset {batch}-{i}"} for i in range(100)])]
+        monkeypatch.setenv("DESKCTL_NOW", "2026-06-01T11:00:00Z")
+        seen, edited = self._list_editing(
+            crm.list_records("Accounts", "2026-06-01T10:00:00Z"),
+            lambda rid: crm.update_records("Accounts", [(rid, {"Phone": "+1 555 0100"})]),
+            every=150, edits=6)
+        assert set(ids) <= {r.id for r in seen}, "a record was skipped"
+        last = {r.id: r for r in seen}
+        assert [last[i].data.get("Phone") for i in edited] == ["+1 555 0100"] * 6
+        times = [r.modified_time for r in seen]
+        assert times == sorted(times)
+
+    def test_desk_listing_never_skips_records_edited_while_it_pages(self, world: World,
+                                                                    monkeypatch) -> None:
+        desk = self.desk(world)
+        ids = []
+        for batch in range(11):
+            monkeypatch.setenv("DESKCTL_NOW", f"2026-06-01T10:00:{batch:02d}Z")
+            ids += [desk.create_record("contacts", {"lastName": f"Keyset {batch}-{i}"}).id
+                    for i in range(50)]
+        monkeypatch.setenv("DESKCTL_NOW", "2026-06-01T11:00:00Z")
+        seen, edited = self._list_editing(
+            desk.list_records("contacts", "2026-06-01T10:00:00Z"),
+            lambda rid: desk.update_record("contacts", rid, {"title": "Edited"}),
+            every=120, edits=4)
+        assert set(ids) <= {r.id for r in seen}, "a record was skipped"
+        last = {r.id: r for r in seen}
+        assert [last[i].data.get("title") for i in edited] == ["Edited"] * 4
+        assert all(r.modified_time == "2026-06-01T11:00:00Z" for r in seen[-4:])

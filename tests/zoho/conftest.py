@@ -36,6 +36,9 @@ class FakeZoho:
     #: (method, path regex) -> list of canned replies served before the emulator answers
     #: (None in the list: let the emulator answer that one)
     faults: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    #: (method, path regex) -> callback(request) -> reply, answering instead of the emulator
+    #: (simulated Zoho data too big for the sandbox)
+    routes: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def fail_next(self, method: str, path: str, *replies: Any) -> None:
         self.faults.setdefault((method, path), []).extend(replies)
@@ -60,6 +63,9 @@ class FakeZoho:
                     raise fault
                 status, headers, payload = fault
                 return status, headers, payload
+        for (method, pattern), route in self.routes.items():
+            if method == request.method and re.search(pattern, path):
+                return route(request)
         reply = self.emulator.handle(request.method, request.url, dict(request.headers), body)
         self.problems += oas.check_response(request.method, request.url, reply.status,
                                             reply.encoded())

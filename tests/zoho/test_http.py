@@ -189,13 +189,12 @@ def test_writes_go_in_batches_of_100(zoho: ZohoBackend, fake: FakeZoho) -> None:
     assert fake.count("POST", "/crm/v8/Accounts$") == 3
 
 
-def test_reads_page_by_200_and_use_page_token_past_2000(zoho: ZohoBackend,
-                                                        fake: FakeZoho) -> None:
+def test_reads_are_coql_keyset_pages_of_200(zoho: ZohoBackend, fake: FakeZoho) -> None:
     fake.sandbox.crm.create_records("Accounts", [{"Account_Name": f"P{i}"} for i in range(2100)])
     names = [r.data["Account_Name"] for r in zoho.crm.list_records("Accounts")]
-    assert len(names) == 2100
-    assert fake.count("GET", r"/crm/v8/Accounts\?") == 11
-    assert fake.count("GET", "page_token=") == 1
+    assert sorted(names) == sorted(f"P{i}" for i in range(2100))
+    assert fake.count("POST", "/crm/v8/coql$") == 11
+    assert fake.count("GET", r"/crm/v8/Accounts\?") == 0
 
 
 def test_errors_carry_zohos_code_and_message(zoho: ZohoBackend, fake: FakeZoho) -> None:

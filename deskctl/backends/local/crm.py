@@ -48,7 +48,8 @@ class LocalCrm(CrmApi):
     def _kind(self, module: str) -> str:
         return self.module(module).api_name
 
-    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
+    def list_records(self, module: str, modified_since: str | None = None,
+                     fields: list[str] | None = None) -> Iterator[Record]:
         return self.db.records(CRM_SCOPE, self._kind(module), modified_since)
 
     def get_record(self, module: str, record_id: str) -> Record:

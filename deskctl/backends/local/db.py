@@ -100,14 +100,23 @@ class SandboxDb(SqliteFile):
         return Record(row["id"], json.loads(row["data"]), row["created_time"],
                       row["modified_time"])
 
-    def records(self, scope: str, kind: str, modified_since: str | None = None) -> Iterator[Record]:
-        sql = "SELECT * FROM records WHERE scope = ? AND kind = ?"
-        args: list[Any] = [scope, kind]
-        if modified_since:
-            sql += " AND modified_time >= ?"
-            args.append(modified_since)
-        for row in self.conn.execute(sql + " ORDER BY modified_time, seq", args):
-            yield self._record(row)
+    def records(self, scope: str, kind: str, modified_since: str | None = None,
+                page: int = 500) -> Iterator[Record]:
+        """Oldest modification first, in keyset pages on (modified_time, seq): each page
+        starts after the last row of the one before, so a record written while the caller
+        is between pages moves to the end (and is read again there) without shifting any
+        other record past a page boundary, as offsets would."""
+        key: tuple[str, int] = (modified_since or "", -1)
+        while True:
+            rows = self.conn.execute(
+                "SELECT * FROM records WHERE scope = ? AND kind = ? AND (modified_time > ? "
+                "OR (modified_time = ? AND seq > ?)) ORDER BY modified_time, seq LIMIT ?",
+                (scope, kind, key[0], key[0], key[1], page)).fetchall()
+            for row in rows:
+                yield self._record(row)
+            if len(rows) < page:
+                return
+            key = (rows[-1]["modified_time"], rows[-1]["seq"])
 
     def record(self, scope: str, kind: str, record_id: str) -> Record | None:
         row = self.conn.execute("SELECT * FROM records WHERE scope = ? AND kind = ? AND id = ?",

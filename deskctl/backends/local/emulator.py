@@ -17,6 +17,9 @@ from deskctl.backends import zohospec
 from deskctl.backends.local import LocalBackend, activity
 from deskctl.backends.local import emulator_desk as desk_shapes
 from deskctl.backends.local import emulator_strict as strict
+from deskctl.backends.local import emulator_reads as reads
+from deskctl.backends.local.emulator_reads import desk_time
+from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.local.crm import CRM_SCOPE
 from deskctl.backends.local.emulator_desk import addresses, stable_id, thread
 from deskctl.errors import DeskctlError, NotFound, ValidationError
@@ -40,10 +43,6 @@ class Reply:
 
 def zoho_crm_time(iso: str) -> str:
     return iso.replace("Z", "+00:00")
-
-
-def desk_time(iso: str) -> str:
-    return iso.replace("Z", ".000Z") if iso else iso
 
 
 class Emulator:
@@ -193,6 +192,12 @@ class Emulator:
         if parts == ["settings", "fields"]:
             meta = crm.module(query.get("module", ""))
             return Reply(200, {"fields": [self._field_json(f) for f in meta.fields]})
+        if parts == ["coql"] and method == "POST":
+            return Reply(*reads.coql(
+                str((payload or {}).get("select_query", "")),
+                lambda m: [self._crm_record(m, r) for r in crm.list_records(
+                    crm.module(m).api_name)],
+                lambda m: {f.api_name for f in crm.module(m).fields}))
         module = crm.module(parts[0]).api_name
         since = headers.get("if-modified-since")
         if len(parts) == 1 and method == "GET" and "ids" in query:
@@ -222,12 +227,7 @@ class Emulator:
             return Reply(200, {"data": chunk, "info": info})
         if parts[1:] == ["deleted"]:
             since_iso = clock.iso(clock.parse_time(since)) if since else None
-            stones = crm.deleted_records(module, since_iso)
-            if not stones:
-                return Reply(204)
-            chunk, info = self._page([{"id": s.id, "deleted_time": zoho_crm_time(
-                s.deleted_time), "type": "recycle"} for s in stones], query)
-            return Reply(200, {"data": chunk, "info": info})
+            return Reply(*reads.crm_deleted(crm.deleted_records(module, since_iso), query))
         if len(parts) == 2 and method == "GET":
             record = self.backend.db.record(CRM_SCOPE, module, parts[1])
             return Reply(204) if record is None else Reply(
@@ -290,8 +290,12 @@ class Emulator:
 
     def _desk_record(self, kind: str, record: Record) -> dict[str, Any]:
         """Custom fields travel under "cf" (Ticket.json/Contact.json `cf`); the deal-link
-        field under the name the portal gave it."""
-        data = {k: v for k, v in record.data.items() if not k.startswith("cf_")}
+        field under the name the portal gave it. Every standard field is there, null when
+        blank, as Zoho answers it (the sandbox keeps no key for a blank field); the strict
+        layer then cuts the answer to its view (a list view loses modifiedTime, title...)."""
+        data: dict[str, Any] = {f.api_name: None for f in DESK_KINDS_META[kind].fields
+                                if not f.api_name.startswith("cf_")}
+        data.update({k: v for k, v in record.data.items() if not k.startswith("cf_")})
         data.update(id=record.id, createdTime=desk_time(record.created_time),
                     modifiedTime=desk_time(record.modified_time))
         data["cf"] = {(self.deal_field if k == DEAL_LINK_FIELD else k): v
@@ -360,6 +364,9 @@ class Emulator:
         if parts == ["organizationFields"]:
             return Reply(200, {"data": desk_shapes.organization_fields(
                 desk.fields(query["module"]), self.deal_field)})
+        if parts == ["recycleBin"] and method == "GET":
+            return Reply(*reads.recycle_bin({k: desk.deleted_records(k) for k in
+                                             ("contacts", "accounts", "tickets")}, query))
         kind = parts[0]
         if kind not in ("contacts", "accounts", "tickets"):
             raise NotFound(f"no route {method} /api/v1{path}")
@@ -380,21 +387,8 @@ class Emulator:
                 rows.reverse()
             return self._window(rows, query, False)
         if parts[1:] == ["search"]:
-            matches: list[Record] = list(desk.list_records(kind))
-            for name, value in query.items():
-                if name == "modifiedTimeRange":
-                    low, high = (clock.iso(clock.parse_time(v)) for v in value.split(","))
-                    matches = [r for r in matches if low <= r.modified_time <= high]
-                elif name == "_all":
-                    matches = [r for r in matches if any(value.lower() in str(v).lower()
-                                                         for v in r.data.values())]
-                elif name not in ("from", "limit", "sortBy"):
-                    matches = [r for r in matches if str(r.data.get(name, "")).lower() ==
-                               value.lower()]
-            out = [self._desk_record(kind, r) for r in matches]
-            if query.get("sortBy", "").startswith("-"):
-                out.reverse()
-            return self._window(out, query, True)
+            return Reply(*reads.desk_search(list(desk.list_records(kind)), query,
+                                            lambda r: self._desk_record(kind, r)))
         if len(parts) == 1 and method == "POST":
             return Reply(200, self._desk_record(kind, desk.create_record(
                 kind, self._from_desk(kind, payload))))

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 class ZohoBackend(Backend):
     name = "zoho"
-    # ratings: GET /customerHappiness; ticket history: GET /tickets/{id}/History
-    # (DeskAPIDocument); the other capabilities have no public API
-    capabilities: frozenset[str] = frozenset({"ratings", "ticket-history"})
+    # ratings: GET /customerHappiness; ticket history: GET /tickets/{id}/History; Desk
+    # deletions: GET /recycleBin (DeskAPIDocument); the others have no public API
+    capabilities: frozenset[str] = frozenset({"ratings", "ticket-history", "desk-tombstones"})
 
     def __init__(self, settings: ZohoSettings, tokens: TokenProvider) -> None:
         self.settings = settings

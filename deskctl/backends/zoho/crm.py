@@ -4,13 +4,13 @@ batch writes of 100 with per-record results, and the deleted-records feed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.backends.base import CrmApi
-from deskctl.errors import NotFound, Unsupported
+from deskctl.errors import BackendError, NotFound, Unsupported, ValidationError
 from deskctl.models.people import CrmUser
 from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, WriteResult
 
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 PER_PAGE = 200
 MAX_FIELDS = 50
+# COQL answers up to 2,000 records per query (COQL-Limitations), but crm-oas coql.json
+# declares at most 200 in `data`; 200 also costs one credit (COQL-Overview)
+COQL_LIMIT = 200
+DELETED_PAGES = 10  # pages of 200 the deleted feed serves: 2,000 records
 SEARCH_CRITERIA = 10  # Zoho's limit of OR-ed criteria per search
 TYPES = {"text": "text", "textarea": "textarea", "email": "email", "phone": "phone",
          "website": "website", "picklist": "picklist", "date": "date", "datetime": "datetime",
@@ -37,15 +41,28 @@ def http_date(iso: str) -> str:
     return clock.parse_time(iso).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def to_record(raw: dict[str, Any]) -> Record:
+def to_record(raw: dict[str, Any], asked: list[str] | None = None) -> Record:
+    """A CRM answer as a Record; fields ``asked`` for but absent from the answer (Zoho
+    leaves out what the user's profile may not see) are unknown, not blank."""
     data = {}
     for key, value in raw.items():
         if key in SYSTEM or key.startswith("$"):
             continue
         data[key] = value["id"] if isinstance(value, dict) and "id" in value else value
+    unknown = frozenset(n for n in asked or () if n not in raw and n not in SYSTEM)
     return Record(str(raw["id"]), {k: v for k, v in data.items() if v is not None},
                   zoho_time(raw["Created_Time"]) if raw.get("Created_Time") else "",
-                  zoho_time(raw["Modified_Time"]) if raw.get("Modified_Time") else "")
+                  zoho_time(raw["Modified_Time"]) if raw.get("Modified_Time") else "",
+                  unknown)
+
+
+def _second_before(iso: str) -> str:
+    return clock.iso(clock.parse_time(iso) - timedelta(seconds=1))
+
+
+def _coql_text(value: str) -> str:
+    """A value inside a COQL string literal (quotes escaped)."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _escape(value: str) -> str:
@@ -53,6 +70,8 @@ def _escape(value: str) -> str:
 
 
 class ZohoCrm(CrmApi):
+    max_read_fields = MAX_FIELDS
+
     def __init__(self, http: ZohoHttp, triggers: tuple[str, ...] = ()) -> None:
         self.http = http
         self.meter = http.meter
@@ -123,34 +142,50 @@ class ZohoCrm(CrmApi):
                 return self._meta(api_name, label, custom)
         raise NotFound(f"unknown CRM module {name!r}")
 
-    def _field_names(self, module: str) -> str:
-        names = [f.api_name for f in self.module(module).fields if f.enabled]
-        return ",".join((["Modified_Time", "Created_Time"] + names)[:MAX_FIELDS])
+    def _read_fields(self, module: str, fields: list[str] | None) -> list[str]:
+        """id, Modified_Time and the fields asked for (by default every enabled field and
+        Created_Time). Zoho answers at most 50 fields per read: getRecords refuses more
+        with LIMIT_EXCEEDED and COQL's SELECT takes "up to 50 field API names" (crm-api.md
+        §2, §8.2; zoho.com/crm/developer/docs/api/v8/COQL-Overview.html), so more is an
+        error here, before any request, never a silently shorter record."""
+        meta = self.module(module)
+        if fields is None:
+            fields = ["Created_Time"] + [f.api_name for f in meta.fields if f.enabled]
+        names = list(dict.fromkeys(["id", "Modified_Time", *fields]))
+        if len(names) - 1 > MAX_FIELDS:  # id is always answered and not counted
+            raise ValidationError(
+                f"{meta.api_name}: {len(names) - 1} fields to read with Modified_Time, but "
+                f"Zoho CRM answers at most {MAX_FIELDS} fields per read; map at most "
+                f"{MAX_FIELDS - 1} fields of {meta.api_name}")
+        return names
 
     # reading
 
-    def list_records(self, module: str, modified_since: str | None = None) -> Iterator[Record]:
-        """Oldest modification first; pages 1-10, then page_token beyond 2,000 records."""
+    def list_records(self, module: str, modified_since: str | None = None,
+                     fields: list[str] | None = None) -> Iterator[Record]:
+        """Oldest modification first, through COQL in keyset windows on (Modified_Time,
+        id): each query starts after the last record of the one before, so a record edited
+        during the listing moves to the end and nothing shifts past a page (offset pages
+        would), and there is no 100,000-record ceiling (page_token stops there with
+        PAGINATION_LIMIT_EXCEEDED; COQL's OFFSET too; crm-api.md §2, §8.2)."""
         api_name = self.module(module).api_name
-        params: dict[str, Any] = {"fields": self._field_names(api_name), "per_page": PER_PAGE,
-                                  "sort_by": "Modified_Time", "sort_order": "asc", "page": 1}
-        headers = {"If-Modified-Since": http_date(modified_since)} if modified_since else None
+        names = self._read_fields(api_name, fields)
+        select = f"select {', '.join(n for n in names if n != 'id')} from {api_name}"
+        order = f"order by Modified_Time asc, id asc limit {COQL_LIMIT}"
+        where = (f"(Modified_Time >= '{http_date(modified_since)}')" if modified_since
+                 else "(id is not null)")
         while True:
-            body = self.http.request("GET", f"/{api_name}", params=params, headers=headers)
-            if not body:
+            body = self.http.request("POST", "/coql", json={
+                "select_query": f"{select} where {where} {order}"}) or {}
+            rows = body.get("data", [])
+            for raw in rows:
+                yield to_record(raw, names)
+            if not rows or not body.get("info", {}).get("more_records"):
                 return
-            for raw in body.get("data", []):
-                record = to_record(raw)
-                if modified_since is None or record.modified_time >= modified_since:
-                    yield record
-            info = body.get("info", {})
-            if not info.get("more_records"):
-                return
-            if info.get("next_page_token"):
-                params = {k: v for k, v in params.items() if k != "page"}
-                params["page_token"] = info["next_page_token"]
-            else:
-                params["page"] = params.get("page", 1) + 1
+            last = rows[-1]
+            when, after = _coql_text(last["Modified_Time"]), _coql_text(str(last["id"]))
+            where = (f"((Modified_Time > '{when}') or ((Modified_Time = '{when}') and "
+                     f"(id > '{after}')))")
 
     def get_record(self, module: str, record_id: str) -> Record:
         api_name = self.module(module).api_name
@@ -167,13 +202,14 @@ class ZohoCrm(CrmApi):
         crm-api.md section 2 lists `ids` among Get Records' parameters, and `fields` is
         mandatory in v8: https://www.zoho.com/crm/developer/docs/api/v8/get-records.html)."""
         api_name = self.module(module).api_name
+        names = self._read_fields(api_name, None)
         found: list[Record] = []
         wanted = sorted(set(ids))
         for start in range(0, len(wanted), self.write_batch):
             body = self.http.request("GET", f"/{api_name}", params={
                 "ids": ",".join(wanted[start:start + self.write_batch]),
-                "fields": self._field_names(api_name)})
-            found += [to_record(raw) for raw in (body or {}).get("data", [])]
+                "fields": ",".join(n for n in names if n != "id")})
+            found += [to_record(raw, names) for raw in (body or {}).get("data", [])]
         return found
 
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
@@ -197,22 +233,51 @@ class ZohoCrm(CrmApi):
         return found
 
     def deleted_records(self, module: str, since: str | None = None) -> list[Tombstone]:
+        """The whole deleted-records feed since ``since``. It pages with `page` only and
+        stops at 2,000 records (no page_token: getDeletedRecords in crm-oas record.json;
+        crm-api.md §4.2), so a longer feed is read in windows: after 10 pages the window
+        restarts at the newest deletion seen (If-Modified-Since, "records modified after
+        the specified timestamp": one second earlier, in case Zoho means strictly after).
+        That holds only if the feed comes oldest first, as Zoho's example does; a feed in
+        another order, or a window that brings nothing new, is an error, never a shorter
+        feed."""
         api_name = self.module(module).api_name
-        headers = {"If-Modified-Since": http_date(since)} if since else None
-        stones, page = [], 1
+        stones: dict[str, str] = {}
+        window = _second_before(since) if since else None  # `since` is inclusive
         while True:
+            newest, fresh, more = self._deleted_window(api_name, window, since, stones)
+            if not more:
+                break
+            restart = _second_before(newest)
+            if not fresh or (window is not None and restart <= window):
+                raise BackendError(
+                    f"Zoho's deleted-records feed of {api_name} holds more than "
+                    f"{DELETED_PAGES * PER_PAGE} deletions, and they do not come oldest "
+                    f"first or share one time (around {newest}): it cannot be read past them")
+            window = restart
+        return sorted((Tombstone(i, t) for i, t in stones.items()),
+                      key=lambda s: (s.deleted_time, s.id))
+
+    def _deleted_window(self, api_name: str, window: str | None, since: str | None,
+                        stones: dict[str, str]) -> tuple[str, bool, bool]:
+        """Pages 1-10 from ``window`` into ``stones``: (newest time, whether the window can
+        be moved on: it brought something new, oldest first; whether there is more)."""
+        headers = {"If-Modified-Since": http_date(window)} if window else None
+        newest, fresh, ordered = window or "", False, True
+        previous = ""
+        for page in range(1, DELETED_PAGES + 1):
             body = self.http.request("GET", f"/{api_name}/deleted", params={
                 "type": "all", "page": page, "per_page": PER_PAGE}, headers=headers)
-            if not body:
-                break
-            for raw in body.get("data", []):
+            for raw in (body or {}).get("data", []):
                 when = zoho_time(raw["deleted_time"])
-                if since is None or when >= since:
-                    stones.append(Tombstone(str(raw["id"]), when))
-            if not body.get("info", {}).get("more_records"):
-                break
-            page += 1
-        return sorted(stones, key=lambda s: s.deleted_time)
+                ordered, previous, newest = ordered and when >= previous, when, max(newest,
+                                                                                     when)
+                if (since is None or when >= since) and stones.get(str(raw["id"])) != when:
+                    stones[str(raw["id"])] = when
+                    fresh = True
+            if not body or not body.get("info", {}).get("more_records"):
+                return newest, fresh and ordered, False
+        return newest, fresh and ordered, True
 
     # writing: batches of up to 100, one result per record. `trigger` names the automation
     # (workflow, approval, blueprint, ...) a write may fire: omitted, Zoho runs all of it on

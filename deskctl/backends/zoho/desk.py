@@ -2,14 +2,15 @@
 tickets with threads, comments and attachments.
 
 Lists page with from/limit (1-based; searches 0-based); 204 means empty; `from` stops at
-4999, so a longer pull continues through the search API windowed by modified time.
+4999. Records are read through the search API in modified-time windows (see
+`list_records`); deletions come from the recycle bin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.zoho.activity import read_history, read_ratings
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
-from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, ensure_valid
+from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, ensure_valid, instant
 from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent, wanted
 
 if TYPE_CHECKING:
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 BY_IDS = 20
 LIMITS = {"contacts": 99, "accounts": 99, "tickets": 100}
 MAX_FROM = 4999
+# search windows: Search.json's range pattern only takes years 19xx and 20xx
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+END = datetime(2099, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
+RECYCLE_LIMIT = 100  # recycleBin: "the maximum value supported is 100"
 ROLE_TYPES = {"admin": "Admin", "agent": "AgentPublic", "light-agent": "Light"}
 # what each search can filter on (Desk's specification); anything else goes through _all
 SEARCH_FIELDS = {"contacts": {"lastName", "firstName"}, "accounts": {"accountName"},
@@ -53,6 +58,11 @@ def desk_time(text: str | None) -> str:
     return clock.iso(clock.parse_time(text)) if text else ""
 
 
+def _desk_range(at: datetime) -> str:
+    """An instant as a `...TimeRange` bound: yyyy-MM-ddTHH:mm:ss.SSSZ (Search.json)."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 class ZohoDesk(DeskApi):
     def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
         super().__init__(portal_id)
@@ -65,14 +75,25 @@ class ZohoDesk(DeskApi):
 
     # records
 
-    def _record(self, raw: dict[str, Any]) -> Record:
+    def _record(self, raw: dict[str, Any], kind: str | None = None) -> Record:
+        """A Desk answer as a Record. With ``kind``, the standard fields the answer did not
+        carry at all (Zoho omits fields hidden from the user's profile; list views omit
+        many) are unknown, not blank."""
         data = {k: v for k, v in raw.items() if k not in SKIP and v is not None
                 and not isinstance(v, (dict, list))}
-        for key, value in (raw.get("cf") or {}).items():  # custom fields: {"cf": {"cf_x": v}}
+        custom = raw.get("cf")
+        for key, value in (custom or {}).items():  # custom fields: {"cf": {"cf_x": v}}
             if value is not None:
                 data[DEAL_LINK_FIELD if key == self.deal_field else key] = value
+        unknown: frozenset[str] = frozenset()
+        if kind is not None:  # Desk's standard fields; custom ones when "cf" is missing
+            unknown = frozenset(
+                f.api_name for f in DESK_KINDS_META[kind].fields
+                if (f.custom and not isinstance(custom, dict))
+                or (not f.custom and f.api_name not in raw))
         return Record(str(raw["id"]), data, desk_time(raw.get("createdTime")),
-                      desk_time(raw.get("modifiedTime")) or desk_time(raw.get("createdTime")))
+                      desk_time(raw.get("modifiedTime")) or desk_time(raw.get("createdTime")),
+                      unknown)
 
     def _body(self, data: dict[str, Any]) -> dict[str, Any]:
         """Custom fields go under "cf" (Ticket.json/Contact.json/Account.json request bodies
@@ -127,38 +148,78 @@ class ZohoDesk(DeskApi):
             lookup=LOOKUPS.get(name) or (str(lookup) if lookup else None))
 
     def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
-        """Oldest modification first. A full read of contacts or accounts pages the list;
-        everything else (and whatever lies beyond the `from` cap) comes from the search API
-        in modified-time windows: tickets cannot be listed by modified time."""
+        """Oldest modification first, always through the search API: the list views
+        (`GET /contacts`, `/accounts`, `/tickets`) answer no `modifiedTime`, `cf`, `title`,
+        `city`, `description`... (getContacts/getAccounts/getTickets list schemas in
+        Contact.json, Account.json, Ticket.json), the searches answer them all
+        (searchContacts/searchAccounts/searchTickets in Search.json).
+
+        Keyset windows on modifiedTime: each query is `modifiedTimeRange=<key>,<end>`
+        sorted by modifiedTime from 0, where <key> is the newest time of the page before,
+        so an edit during the listing moves a record to the end without shifting another
+        past a page. Records at <key> already yielded are skipped; when a whole page sits
+        at one instant, that instant is read on its own (`_instant`)."""
         self.fields(kind)
-        found: dict[str, Record] = {}
-        if modified_since is None and kind != "tickets":
-            rows, capped = self._pages(f"/{kind}", LIMITS[kind], {"sortBy": "modifiedTime"})
-        else:
-            rows, capped = [], True
-        start = modified_since or "1970-01-01T00:00:00Z"
+        key = instant(modified_since) if modified_since else EPOCH
+        done: set[str] = set()  # ids yielded at `key`
         while True:
-            records = [self._record(raw) for raw in rows]
-            found.update((r.id, r) for r in records)
-            if not capped:
-                break
-            next_start = records[-1].modified_time if records else start
-            if records and next_start == start:
-                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified in "
-                                   f"the second {start}; Desk's search cannot page past them")
-            start = next_start
-            end = clock.iso(clock.now() + timedelta(days=1))
-            rows, capped = self._pages(f"/{kind}/search", LIMITS[kind],
-                                       {"modifiedTimeRange": f"{start},{end}",
-                                        "sortBy": "modifiedTime"}, search=True)
-        yield from sorted(found.values(), key=lambda r: r.modified_time)
+            rows, _count = self._search_window(kind, key, None, 0)
+            for time, record in rows:
+                if time == key:
+                    if record.id in done:
+                        continue
+                    done.add(record.id)
+                yield record
+            if len(rows) < LIMITS[kind]:
+                return
+            last = rows[-1][0]
+            if last == key:  # a whole page at one instant: read the instant by offsets
+                yield from self._instant(kind, key, done)
+                key, done = key + timedelta(milliseconds=1), set()
+            else:
+                key, done = last, {r.id for t, r in rows if t == last}
+
+    def _search_window(self, kind: str, low: datetime, high: datetime | None,
+                       start: int) -> tuple[list[tuple[datetime, Record]], int]:
+        """One page of a modifiedTimeRange search: (instant, record) pairs and Desk's
+        count of matches. The range format and its years 19xx-20xx are Search.json's
+        pattern; `from` is 0-based on searches and capped at 4999 (desk-api.md §4.4)."""
+        body = self.http.request("GET", f"/{kind}/search", params={
+            "modifiedTimeRange": f"{_desk_range(low)},{_desk_range(high or END)}",
+            "sortBy": "modifiedTime", "from": start, "limit": LIMITS[kind]}) or {}
+        rows = [(instant(raw["modifiedTime"]), self._record(raw, kind))
+                for raw in body.get("data", [])]
+        return rows, int(body.get("count") or 0)
+
+    def _instant(self, kind: str, at: datetime, done: set[str]) -> Iterator[Record]:
+        """Every record modified at one instant, by offsets within `modifiedTimeRange=
+        at,at`. A record edited meanwhile leaves the instant and shifts the others: Desk's
+        `count` shows it, and the instant is read again from 0 (edits only ever leave a
+        past instant, so this ends)."""
+        start, count = 0, None
+        while True:
+            if start > MAX_FROM:
+                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
+                                   f"{_desk_range(at)}; Desk's search cannot page past them")
+            rows, now = self._search_window(kind, at, at, start)
+            if count is not None and now < count:
+                start, count = 0, now
+                continue
+            count = now
+            for _time, record in rows:
+                if record.id not in done:
+                    done.add(record.id)
+                    yield record
+            if len(rows) < LIMITS[kind]:
+                return
+            start += LIMITS[kind]
 
     def get_record(self, kind: str, record_id: str) -> Record:
         self.fields(kind)
         body = self.http.request("GET", f"/{kind}/{record_id}")
         if not body:
             raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
-        return self._record(body)
+        return self._record(body, kind)
 
     def get_many(self, kind: str, ids: list[str]) -> list[Record]:
         """Contacts 20 per call (`GET /contacts/contactsByIds`, zoho-desk-oas Contact.json:
@@ -171,7 +232,8 @@ class ZohoDesk(DeskApi):
             for start in range(0, len(wanted), BY_IDS):
                 body = self.http.request("GET", "/contacts/contactsByIds", params={
                     "ids": ",".join(wanted[start:start + BY_IDS])})
-                found += [self._record(raw) for raw in (body or {}).get("data", [])]
+                # the list shape: fields it lacks (title, city, cf...) are unknown
+                found += [self._record(raw, kind) for raw in (body or {}).get("data", [])]
             return found
 
         def one(record_id: str) -> Record | None:
@@ -192,7 +254,7 @@ class ZohoDesk(DeskApi):
         for value in sorted(set(values)):
             for raw in self._pages(f"/{kind}/search", LIMITS[kind], {param: value},
                                    search=True)[0]:
-                record = self._record(raw)
+                record = self._record(raw, kind)
                 if str(record.data.get(field, "")).lower() == value.lower():
                     found[record.id] = record
         return list(found.values())
@@ -204,11 +266,12 @@ class ZohoDesk(DeskApi):
 
     def create_record(self, kind: str, data: dict[str, Any]) -> Record:
         body = self._checked(kind, {k: v for k, v in data.items() if v is not None}, False)
-        return self._record(self.http.request("POST", f"/{kind}", json=body))
+        return self._record(self.http.request("POST", f"/{kind}", json=body), kind)
 
     def update_record(self, kind: str, record_id: str, data: dict[str, Any]) -> Record:
         body = self._checked(kind, data, True)
-        return self._record(self.http.request("PATCH", f"/{kind}/{record_id}", json=body))
+        return self._record(self.http.request("PATCH", f"/{kind}/{record_id}", json=body),
+                            kind)
 
     def delete_record(self, kind: str, record_id: str) -> None:
         self.fields(kind)
@@ -216,7 +279,35 @@ class ZohoDesk(DeskApi):
                           json={TRASH_KEYS[kind]: [record_id]})
 
     def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
-        return []  # no public feed (capability desk-tombstones): Desk deletions go unseen
+        """Records moved to Desk's recycle bin: `GET /recycleBin?module=<kind>` (Desk API
+        "List deleted resources", scope Desk.settings.READ: `from`, `limit` up to 100,
+        `sortBy=-deletedTime`; items `id`, `type`, `deletedTime`...; desk-api.md §4.7 and
+        developers.qodex.ai/zoho-desk/zoho-desk-api/recycle-bin/list-deleted-resources).
+        Newest first until older than ``since``; `from` is 1-based like Desk's other list
+        views (desk-api.md §10), and pages overlap by one entry so a record restored
+        meanwhile (which moves the rest up by one) costs no deletion. Desk keeps the bin
+        60 days."""
+        self.fields(kind)
+        stones: dict[str, str] = {}
+        start = 1
+        while True:
+            body = self.http.request("GET", "/recycleBin", params={
+                "module": kind, "sortBy": "-deletedTime", "from": start,
+                "limit": RECYCLE_LIMIT}) or {}
+            rows = body.get("data", [])
+            older = False
+            for raw in rows:
+                if str(raw.get("type", kind)).lower() != kind:
+                    continue
+                when = desk_time(raw["deletedTime"])
+                if since is not None and when < since:
+                    older = True
+                    break
+                stones[str(raw["id"])] = when
+            if older or len(rows) < RECYCLE_LIMIT:
+                return sorted((Tombstone(i, t) for i, t in stones.items()),
+                              key=lambda s: (s.deleted_time, s.id))
+            start += RECYCLE_LIMIT - 1
 
     # agents and departments
 

@@ -21,8 +21,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "ZohoCRM.users.READ", "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.fields.READ",
         "Desk.basic.READ", "Desk.settings.READ"),
     "sync (CRM records, deleted records and search; Desk contacts and accounts)": (
-        "ZohoCRM.modules.ALL", "Desk.contacts.READ", "Desk.contacts.CREATE",
-        "Desk.contacts.UPDATE", "Desk.contacts.DELETE", "Desk.search.READ"),
+        "ZohoCRM.modules.ALL", "ZohoCRM.coql.READ", "Desk.contacts.READ",
+        "Desk.contacts.CREATE", "Desk.contacts.UPDATE", "Desk.contacts.DELETE",
+        "Desk.search.READ", "Desk.settings.READ"),
     "tickets (list, show, history, create, comment, reply, forward, update, close, delete)": (
         "Desk.tickets.READ", "Desk.tickets.CREATE", "Desk.tickets.UPDATE",
         "Desk.tickets.DELETE", "Desk.contacts.READ", "Desk.contacts.CREATE",
@@ -39,6 +40,8 @@ _CRM = [
     ("GET", r"/users", "ZohoCRM.users.READ"),
     ("GET", r"/settings/modules", "ZohoCRM.settings.modules.READ"),
     ("GET", r"/settings/fields", "ZohoCRM.settings.fields.READ"),
+    # Get-Records-through-COQL-Query (v8): coql.READ with the module's READ scope
+    ("POST", r"/coql", "ZohoCRM.coql.READ and ZohoCRM.modules.READ"),
     ("GET", r"/[^/]+(/.*)?", "ZohoCRM.modules.READ (or ZohoCRM.modules.ALL)"),
     ("POST", r"/[^/]+", "ZohoCRM.modules.CREATE (or ZohoCRM.modules.ALL)"),
     ("PUT", r"/[^/]+", "ZohoCRM.modules.UPDATE (or ZohoCRM.modules.ALL)"),
@@ -50,6 +53,8 @@ _DESK = [
     ("PATCH", r"/agents/.*", "Desk.basic.UPDATE and Desk.settings.UPDATE"),
     ("GET", r"/(contacts|accounts|tickets)/search", "Desk.search.READ"),
     ("GET", r"/customerHappiness", "Desk.search.READ and Desk.tickets.READ"),
+    # "List deleted resources" (Desk API, RecycleBin): OAuth scope Desk.settings.READ
+    ("GET", r"/recycleBin", "Desk.settings.READ"),
     ("POST", r"/(contacts|accounts)/moveToTrash", "Desk.contacts.DELETE"),
     ("POST", r"/tickets/moveToTrash", "Desk.tickets.DELETE"),
     ("POST", r"/(contacts|accounts)", "Desk.contacts.CREATE"),
