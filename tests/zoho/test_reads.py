@@ -190,3 +190,17 @@ def test_a_desk_deletion_is_synced_on_zoho(zoho: ZohoBackend, fake: FakeZoho,
     report = service.run(RunOptions(force=True), 0)
     assert not report["warnings"]
     assert fake.sandbox.crm.db.record("crm", "Contacts", str(created.id)) is None
+
+
+def test_an_instant_of_exactly_two_pages_is_read_once(zoho: ZohoBackend, fake: FakeZoho,
+                                                      monkeypatch) -> None:
+    """198 contacts modified in one second: two full pages of the instant, then Desk's 204
+    (which carries no count) ends it."""
+    portal = fake.sandbox.all_portals()[0].id
+    monkeypatch.setenv("DESKCTL_NOW", "2026-07-01T10:00:00Z")
+    local = fake.sandbox.desk(portal)
+    ids = {local.create_record("contacts", {"lastName": f"Same {i}"}).id for i in range(198)}
+    records = list(zoho.desk(portal).list_records("contacts", "2026-07-01T10:00:00Z"))
+    assert {r.id for r in records} >= ids
+    assert len(records) == len({r.id for r in records})
+    assert fake.count("GET", "/contacts/search") <= 6
