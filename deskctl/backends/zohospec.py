@@ -23,7 +23,10 @@ HEADER_PARAMS = {"orgid", "if-modified-since"}
 # 204 to a GET with nothing to return (DeskAPIDocument "HTTP status codes": 204 No Content;
 # CRM v8 "Status codes": 204 NO_CONTENT), and CRM's 201 CREATED / 207 MULTI_STATUS to
 # record writes (CRM v8 "Insert Records", "Update Records", "Status codes").
-ALSO_ANSWERS = {"GET": {204}, "crm POST": {201, 207}, "crm PUT": {207}, "crm DELETE": {207}}
+# A COQL query that matches nothing answers 204 as well (crm-oas v8 executeCOQLQuery; Get
+# Records through COQL Query).
+ALSO_ANSWERS = {"GET": {204}, "crm POST": {201, 207}, "crm PUT": {207}, "crm DELETE": {207},
+                "POST /crm/v8/coql": {204}}
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list,), "null": (type(None),)}
@@ -78,7 +81,8 @@ def answers(op: Operation) -> set[int]:
     """Every status this operation may answer with."""
     listed = {int(s) for s in op.spec["responses"] if s.isdigit()}
     return listed | ALSO_ANSWERS.get(op.method, set()) | ALSO_ANSWERS.get(
-        f"{op.spec['service']} {op.method}", set())
+        f"{op.spec['service']} {op.method}", set()) | ALSO_ANSWERS.get(
+        f"{op.method} {op.template}", set())
 
 
 def response_schema(op: Operation, status: int) -> Any:

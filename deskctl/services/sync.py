@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
+from deskctl.backends.meter import CallMeter
 from deskctl.errors import ApiLimitReached, ConfigError, NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
 from deskctl.progress import Progress

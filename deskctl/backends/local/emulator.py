@@ -14,14 +14,14 @@ from urllib.parse import parse_qs, urlparse
 
 from deskctl import clock
 from deskctl.backends import zohospec
+from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.local import LocalBackend, activity
 from deskctl.backends.local import emulator_desk as desk_shapes
-from deskctl.backends.local import emulator_strict as strict
 from deskctl.backends.local import emulator_reads as reads
-from deskctl.backends.local.emulator_reads import desk_time
-from deskctl.backends.desk_fields import DESK_KINDS_META
+from deskctl.backends.local import emulator_strict as strict
 from deskctl.backends.local.crm import CRM_SCOPE
 from deskctl.backends.local.emulator_desk import addresses, stable_id, thread
+from deskctl.backends.local.emulator_reads import desk_time
 from deskctl.errors import DeskctlError, NotFound, ValidationError
 from deskctl.models.records import FieldMeta, Record
 from deskctl.models.tickets import DEAL_LINK_FIELD

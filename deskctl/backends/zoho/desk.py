@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
+from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.zoho.activity import read_history, read_ratings
 from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
