@@ -67,8 +67,10 @@ class AccountLinks:
 
 
 def _exit_hook(point: str) -> None:
-    """DESKCTL_TEST_EXIT_AFTER=<point>[:N]: exit the process (no cleanup, like a kill)
-    right after the Nth batch of that kind, so crash tests can stop at exact boundaries."""
+    """DESKCTL_TEST_EXIT_AFTER=<point>[:N]: exit the process (no cleanup, like a kill) at
+    the Nth time the run reaches ``point`` (state: pairs recorded; <kind>-<side>: a write
+    batch recorded; <kind>-<side>-sent: written but not recorded), so crash tests can stop
+    at exact boundaries."""
     import os
 
     wanted = os.environ.get("DESKCTL_TEST_EXIT_AFTER")
@@ -168,6 +170,7 @@ class Executor:
             answers = api.write(kind, [(None if kind == "create" else
                                         (batch[i].crm_id if side == CRM else batch[i].desk_id),
                                         payloads[i] or {}) for i in todo])
+            _exit_hook(f"{kind}-{side}-sent")  # written remotely, recorded nowhere yet
             results = {i: WriteResult(False, error=msg) for i, msg in early.items()}
             results.update(zip(todo, answers, strict=True))
             recreate: list[Action] = []
