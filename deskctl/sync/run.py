@@ -159,7 +159,10 @@ class SyncRun:
                     chunk = []
             clean = clean and self._echoes(snap, side, chunk, values_of)
             if clean:
-                snap.cursors[side] = started
+                # this read already covered the overlap before its start: the next one
+                # starts exactly here, after the run's own last writes
+                snap.cursors[side] = clock.iso(clock.parse_time(started) + timedelta(
+                    seconds=self.options.overlap_seconds))
 
     def _echoes(self, snap: Snapshot, side: Side, records: list[Record],
                 values_of: Any) -> bool:
