@@ -158,6 +158,7 @@ class SyncRun:
                     clean = clean and self._echoes(snap, side, chunk, values_of)
                     chunk = []
             clean = clean and self._echoes(snap, side, chunk, values_of)
+            self.progress.phase("Writing")
             if clean:
                 # this read already covered the overlap before its start: the next one
                 # starts exactly here, after the run's own last writes
