@@ -4,7 +4,9 @@ batched (get_many, many-value find): nothing is fetched one record at a time.
 
 Recovery of an unfinished create looks first among what this run already read (a record
 made since the cursor is newer than it), then searches the other side for any match key the
-intent recorded; only records created after the intent and still unpaired can be it.
+intent recorded; only records created after the intent and still unpaired can be it. A
+record found by its match key (email, account name) wins over one found by name only, and a
+name-only hit whose match key names someone else is not it.
 """
 
 from __future__ import annotations
@@ -191,13 +193,22 @@ class Gatherer:
               paired: set[str]) -> list[Record]:
         """Unpaired records of ``target`` created since the intent that share a key."""
         since = clock.iso(clock.parse_time(intent["at"]) - CREATE_SKEW)
-        unique: dict[str, Record] = {}
+        match = MATCH_FIELD[self.module][0]
+        wanted = str(intent["payload"].get(match) or "").lower()
+        strong: dict[str, Record] = {}
+        weak: dict[str, Record] = {}
         for record in records:
             if record.id in paired or (record.created_time and record.created_time < since):
                 continue
-            if _keys(self.mapping, target, record) & keys:
-                unique[record.id] = record
-        return list(unique.values())
+            shared = _keys(self.mapping, target, record) & keys
+            if any(k.startswith(f"{match}=") for k in shared):
+                strong[record.id] = record
+            elif shared:
+                # by name only: not a record whose match key says it is someone else
+                value = str(self.canonical(target, record).get(match) or "").lower()
+                if not value or value == wanted:
+                    weak[record.id] = record
+        return list((strong or weak).values())
 
     def _find_candidates(self, snap: Snapshot) -> None:
         """Unpaired records on either side sharing a match key with an unpaired change."""
