@@ -4,6 +4,7 @@ account link can follow the Account pairs made in the same run."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,16 @@ class RunOptions:
 
 
 
+
+
+def _after_this_second() -> str:
+    """The time once the clock has left the second of the last write (times have whole
+    seconds), so a cursor at it is past every write made so far."""
+    start, waited = clock.now_iso(), 0.0
+    while clock.now_iso() == start and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
+        time.sleep(0.05)
+        waited += 0.05
+    return clock.now_iso()
 
 class SyncRun:
     def __init__(self, crm: CrmApi, desk: DeskApi, sync: SyncStore,
@@ -150,7 +161,7 @@ class SyncRun:
             if not any(counts.get(f"{kind}->{side}") for kind in ("create", "update")):
                 continue
             self.progress.phase(f"Checking {module}")
-            started = clock.now_iso()
+            started = _after_this_second()
             clean, chunk = True, []
             for record in api.changes(self._since(snap.cursors[side])):
                 chunk.append(record)
