@@ -125,9 +125,9 @@ def test_sigkills_spread_over_a_first_sync_change_nothing(
     seeded_world(tmp_path)
     duration = uninterrupted.duration
     killed = 0
-    # a kill early in the reads, then kills a third of a run apart: each rerun reads again
+    # a kill early in the reads, then kills a fifth of a run apart: each rerun reads again
     # and gets a little further into the writes, so the kills spread over the whole job
-    for attempt, fraction in enumerate((0.05, *[0.3] * 9)):
+    for attempt, fraction in enumerate((0.05, *[0.2] * 12)):
         proc = sync_process(tmp_path)
         time.sleep(duration * fraction)
         if proc.poll() is not None:
