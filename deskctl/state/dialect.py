@@ -16,6 +16,9 @@ _TYPES = ((re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),  # SQLite integ
           (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"))
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _STRING = re.compile(r"'(?:[^']|'')*'")
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_TABLE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)
@@ -34,6 +37,19 @@ def query(sql: str) -> str:
         text = _INSERT_OR_IGNORE.sub("INSERT INTO", text, count=1).rstrip().rstrip(";")
         text += " ON CONFLICT DO NOTHING"
     return text
+
+
+@lru_cache(maxsize=1024)
+def is_plain_write(sql: str) -> bool:
+    """A write whose result is not read (no RETURNING): it can wait to be sent."""
+    return bool(_WRITE.match(sql)) and not _RETURNING.search(sql)
+
+
+@lru_cache(maxsize=1024)
+def written_table(sql: str) -> str:
+    """The table a write statement changes."""
+    match = _TABLE.match(sql)
+    return match.group(1) if match else ""
 
 
 def _placeholders(text: str) -> str:

@@ -92,3 +92,23 @@ def test_two_hosts_at_once_then_a_sigkilled_holder_is_taken_over(tmp_path: Path,
     assert code == 0, err
     assert_converged(tmp_path / "zoho", 3000, 0, pg_url)
     no_state_files(tmp_path)
+
+
+def test_a_connection_lost_mid_run_ends_it_cleanly_and_another_host_resumes(
+        tmp_path: Path, pg_url: str) -> None:
+    import psycopg
+
+    big_world(tmp_path / "zoho", 3000, 0, pg_url)
+    first = deskctl(tmp_path, "host-a", pg_url, "sync", "run")
+    wait_for_holder(pg_url, first.pid)
+    time.sleep(0.5)
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the server drops the run
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE application_name = 'deskctl'")
+    code, _out, err = finish(first)
+    assert code == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "lost the" in errors[0], err
+    code, _out, err = finish(deskctl(tmp_path, "host-b", pg_url, "sync", "run"))
+    assert code == 0, err
+    assert_converged(tmp_path / "zoho", 3000, 0, pg_url)
