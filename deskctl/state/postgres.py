@@ -16,7 +16,7 @@ import socket
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -144,7 +144,7 @@ class PgConnection:
             self._defer(query, [params])
             return DEFERRED
         self.flush()
-        with self._db.lost_connection():
+        with self._db.lost_connection(), self._db.interruptible():
             return self.raw.execute(query, tuple(params))
 
     def executemany(self, sql: str, seq: Any) -> Any:
@@ -153,7 +153,7 @@ class PgConnection:
             self._defer(query, seq)
             return DEFERRED
         self.flush()
-        with self._db.lost_connection():
+        with self._db.lost_connection(), self._db.interruptible():
             cursor = self.raw.cursor()
             cursor.executemany(query, [tuple(p) for p in seq])
             return cursor
@@ -174,7 +174,7 @@ class PgConnection:
         if not self._queue:
             return
         text, self._queue = ";\n".join(self._queue), []
-        with self._db.lost_connection():
+        with self._db.lost_connection(), self._db.interruptible():
             self.raw.execute(text, prepare=False)  # no parameters: the simple protocol
 
     def begin(self) -> None:
@@ -190,7 +190,7 @@ class PgConnection:
         # statistics the planner scans whole tables for the run's next key lookups.
         stale = [t for t, n in self._changed.items() if t and n >= ANALYZE_AFTER]
         if stale:
-            with self._db.lost_connection():
+            with self._db.lost_connection(), self._db.interruptible():
                 self.raw.execute("ANALYZE " + ", ".join(_quote(t) for t in stale))
             for table in stale:
                 del self._changed[table]
@@ -227,6 +227,20 @@ class PgDatabase:
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"lost the state database {self.location}: {first}") from None
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Ctrl-C or SIGTERM in the middle of a statement can leave the connection busy;
+        drop it (the server rolls back its transaction) so recording the interruption
+        works on a fresh one."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if self._conn is not None:
+                with suppress(Exception):
+                    self._conn.raw.close()
+                self._conn = None
+            raise
 
     def connect(self, options: str | None = None) -> Any:
         """A new autocommit connection; tries the keyring's password when the server asks
@@ -342,8 +356,10 @@ class PgDatabase:
             if not raw.closed:
                 try:
                     raw.execute("ROLLBACK")
-                except _driver().Error:
-                    pass  # the connection is gone: the server rolls back on its own
+                except _driver().Error:  # unusable now: the server rolls back on its own
+                    raw.close()
+            if raw.closed and self._conn is conn:
+                self._conn = None  # the next statement opens a fresh connection
             raise
         finally:
             self._depth = 0

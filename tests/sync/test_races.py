@@ -153,7 +153,7 @@ def test_a_terminated_run_is_recorded_as_interrupted(
     run = running_sync(tmp_path, state)
     run.send_signal(signal.SIGTERM)
     _out, err = run.communicate(timeout=60)
-    assert run.returncode == 130 and "Interrupted." in err
+    assert run.returncode == 130 and "Interrupted." in err, err
     [(outcome, finished)] = runs(state)
     assert outcome == "interrupted" and finished is not None
 
