@@ -30,7 +30,8 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
 
-# Zoho's OpenAPI facts the project checks against; OAS_DIRS defaults to ../shared's copies
+# Zoho's OpenAPI facts the project checks against, from copies of Zoho's OpenAPI folders:
+# make oas OAS_DIRS="DESK_OAS_DIR CRM_OAS_DIR" (the script says so when they are missing)
 oas: $(STAMP)
 	$(BIN)/python scripts/oas_extract.py $(OAS_DIRS)
 

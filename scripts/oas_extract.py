@@ -2,10 +2,12 @@
 project checks against (paths, methods, parameters, request and response schemas, limits),
 for the operations in OPERATIONS only, so that nothing needs Zoho's files at run or test time.
 
-    python scripts/oas_extract.py [DESK_OAS_DIR] [CRM_OAS_DIR]   (or `make oas`)
+    python scripts/oas_extract.py DESK_OAS_DIR CRM_OAS_DIR [--out FILE]
+    make oas OAS_DIRS="DESK_OAS_DIR CRM_OAS_DIR"
 
-The directories default to ../shared/zoho-desk-oas/v1.0 and ../shared/zoho-crm-oas/v8.0,
-copies of github.com/zoho/zohodesk-oas and github.com/zoho/crm-oas at the commits in SOURCES.
+The directories are copies of github.com/zoho/zohodesk-oas (folder v1.0) and
+github.com/zoho/crm-oas (folder v8.0) at the commits in SOURCES; both are required. The
+extract goes to deskctl/backends/zoho_oas.json unless --out names another file.
 Operations Zoho documents but whose OpenAPI file is not in those copies come from
 scripts/oas_supplement.py (transcribed from the upstream file or the documentation page it
 names). To cover a new endpoint: add it to OPERATIONS (or to the supplement) and rerun.
@@ -24,7 +26,8 @@ from oas_supplement import SUPPLEMENT  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "deskctl" / "backends" / "zoho_oas.json"
-SHARED = ROOT.parent / "shared"
+USAGE = ("usage: oas_extract.py DESK_OAS_DIR CRM_OAS_DIR [--out FILE] "
+         "(or make oas OAS_DIRS=\"DESK_OAS_DIR CRM_OAS_DIR\")")
 SOURCES = {
     "desk": {"repository": "https://github.com/zoho/zohodesk-oas",
              "commit": "83b5c18947ef54052eb83d221ff54c2ee5a65e52", "folder": "v1.0"},
@@ -180,8 +183,16 @@ class Extractor:
 
 
 def main(argv: list[str]) -> None:
-    desk = Path(argv[0]) if argv else SHARED / "zoho-desk-oas" / "v1.0"
-    crm = Path(argv[1]) if len(argv) > 1 else SHARED / "zoho-crm-oas" / "v8.0"
+    out = OUT
+    if "--out" in argv:
+        at = argv.index("--out")
+        if at + 1 >= len(argv):
+            sys.exit(USAGE)
+        out = Path(argv[at + 1])
+        argv = argv[:at] + argv[at + 2:]
+    if len(argv) != 2:
+        sys.exit(USAGE)
+    desk, crm = Path(argv[0]), Path(argv[1])
     extractor = Extractor({"desk": desk, "crm": crm})
     operations = {f"{m} {t}": extractor.operation(s, m, t) for s, m, t in OPERATIONS}
     for key, op in SUPPLEMENT["operations"].items():
@@ -215,9 +226,9 @@ def main(argv: list[str]) -> None:
         body = ",\n".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
                           for k, v in extract[section].items())
         lines.append(f' "{section}": {{\n{body}\n }}' + ("," if section == "operations" else ""))
-    OUT.write_text("\n".join(lines) + "\n}\n")
-    print(f"{OUT.relative_to(ROOT)}: {len(operations)} operations, {len(schemas)} schemas, "
-          f"{OUT.stat().st_size:,} bytes")
+    out.write_text("\n".join(lines) + "\n}\n")
+    print(f"{out}: {len(operations)} operations, {len(schemas)} schemas, "
+          f"{out.stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":
