@@ -21,6 +21,10 @@ def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[st
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
+def _enum(*values: str) -> dict[str, Any]:
+    return {**TEXT, "enum": list(values)}
+
+
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -81,7 +85,7 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["value"]}},
             "decimalPlaces": {"type": ["string", "null", "integer"], "maximum": 9,
                               "minimum": 0},
-            "roundingOption": {**TEXT, "enum": ["roundOff", "roundDown", "roundUp", "normal"]},
+            "roundingOption": _enum("roundOff", "roundDown", "roundUp", "normal"),
             "defaultValue": TEXT,
             "lookup": {"type": ["null", "object"]},
             "lookupProperties": {"type": ["null", "object"]},
@@ -99,7 +103,7 @@ SCHEMAS: dict[str, Any] = {
     # https://desk.zoho.com/DeskAPIDocument#CustomerHappiness
     "supplement/CustomerHappiness#/rating": {
         "type": "object", "properties": {
-            "id": ID, "rating": {**TEXT, "enum": ["GOOD", "OK", "BAD", "good", "ok", "bad"]},
+            "id": ID, "rating": _enum("GOOD", "OK", "BAD", "good", "ok", "bad"),
             "ratedTime": TEXT, "feedback": TEXT, "ticketId": ID, "contactId": ID,
             "agentId": ID, "departmentId": ID},
         "required": ["id", "rating", "ratedTime"]},
@@ -113,71 +117,59 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "type", "deletedTime"]},
 }
 
+def _desk_get(file: str, source: str, operation_id: str, parameters: list[dict[str, Any]],
+              responses: dict[str, Any]) -> dict[str, Any]:
+    """A Desk GET operation (no request body) in the extract's form."""
+    return {"service": "desk", "file": file, "source": source, "operationId": operation_id,
+            "parameters": parameters, "requestBody": None, "responses": responses}
+
+
+DESK_DOC = "https://desk.zoho.com/DeskAPIDocument"
 OPERATIONS: dict[str, Any] = {
-    "GET /api/v1/mailReplyAddress": {
-        "service": "desk", "file": "supplement/MailReplyAddress.json",
-        "source": f"{DESK_OAS}/v1.0/MailReplyAddress.json",
-        "operationId": "getReplyMailAddresses",
-        "parameters": [_query("departmentId", ID, True), *_FROM_LIMIT,
-                       _query("isActive", BOOL), ORG_ID],
-        "requestBody": None,
-        "responses": {"200": _list_of(
+    "GET /api/v1/mailReplyAddress": _desk_get(
+        "supplement/MailReplyAddress.json", f"{DESK_OAS}/v1.0/MailReplyAddress.json",
+        "getReplyMailAddresses",
+        [_query("departmentId", ID, True), *_FROM_LIMIT, _query("isActive", BOOL), ORG_ID],
+        {"200": _list_of(
             "supplement/MailReplyAddress.json#/components/schemas/secondListViewJson"),
-            "204": EMPTY, "422": UNPROCESSABLE}},
-    "GET /api/v1/organizationFields": {
-        "service": "desk", "file": "supplement/Field.json",
-        "source": f"{DESK_OAS}/v1.0/Field.json", "operationId": "getFields",
-        "parameters": [
-            _query("module", {**TEXT, "enum": ["tickets", "contacts", "accounts", "tasks",
-                                               "calls", "events", "contracts", "products"]},
-                   True),
-            _query("departmentId", ID), ORG_ID],
-        "requestBody": None,
-        "responses": {"200": _list_of("supplement/Field.json#/components/schemas/field"),
-                      "422": UNPROCESSABLE}},
-    "GET /api/v1/tickets/{ticketId}/History": {
-        "service": "desk", "file": "supplement/TicketHistory",
-        "source": "https://desk.zoho.com/DeskAPIDocument#TicketsHistory",
-        "operationId": "getTicketHistory",
-        "parameters": [{"name": "ticketId", "in": "path", "required": True, "schema": ID},
-                       *_FROM_LIMIT, _query("eventFilter", TEXT), _query("agentId", ID),
-                       _query("fieldName", TEXT), ORG_ID],
-        "requestBody": None,
-        "responses": {"200": _list_of("supplement/TicketHistory#/event"), "204": EMPTY}},
-    "GET /api/v1/customerHappiness": {
-        "service": "desk", "file": "supplement/CustomerHappiness",
-        "source": "https://desk.zoho.com/DeskAPIDocument#CustomerHappiness",
-        "operationId": "getCustomerHappiness",
-        "parameters": [
-            _query("department", TEXT, True), _query("agentId", ID),
-            _query("contactId", ID), _query("accountId", ID), _query("ticketId", ID),
-            _query("startTime", TEXT), _query("endTime", TEXT), *_FROM_LIMIT,
-            _query("rating", {**TEXT, "enum": ["good", "ok", "bad"]}),
-            _query("duration", {**TEXT, "enum": [
-                "TODAY", "THIS_WEEK", "LAST_WEEK", "THIS_MONTH", "LAST_MONTH", "LAST_7_DAYS",
-                "YESTERDAY", "LAST_1_HOUR", "CUSTOM_IN_DATE", "LAST_100_RATINGS",
-                "LAST24HOURS", "LAST_30_DAYS"]}),
-            _query("startDate", TEXT), _query("endDate", TEXT),
-            _query("sortBy", {**TEXT, "enum": ["ratedTime", "-ratedTime"]}),
-            _query("include", TEXT), ORG_ID],
-        "requestBody": None,
-        "responses": {"200": _list_of("supplement/CustomerHappiness#/rating"),
-                      "204": EMPTY}},
-    "GET /api/v1/recycleBin": {
-        "service": "desk", "file": "supplement/RecycleBin",
-        "source": "https://desk.zoho.com/DeskAPIDocument#RecycleBin",
-        "operationId": "getRecycleBinEntities",
-        "parameters": [
-            _query("module", {**TEXT, "enum": [
-                "accounts", "contacts", "tickets", "tasks", "timeEntry", "calls", "events",
-                "contracts", "products", "topics", "solutions"]}),
-            *_FROM_LIMIT, _query("departmentId", ID),
-            _query("sortBy", {**TEXT, "enum": [
-                "name", "type", "department", "deletedBy", "deletedTime", "-name", "-type",
-                "-department", "-deletedBy", "-deletedTime"]}),
-            _query("include", TEXT), ORG_ID],
-        "requestBody": None,
-        "responses": {"200": _list_of("supplement/RecycleBin#/entity"), "204": EMPTY}},
+         "204": EMPTY, "422": UNPROCESSABLE}),
+    "GET /api/v1/organizationFields": _desk_get(
+        "supplement/Field.json", f"{DESK_OAS}/v1.0/Field.json", "getFields",
+        [_query("module", _enum("tickets", "contacts", "accounts", "tasks", "calls", "events",
+                                "contracts", "products"), True),
+         _query("departmentId", ID), ORG_ID],
+        {"200": _list_of("supplement/Field.json#/components/schemas/field"),
+         "422": UNPROCESSABLE}),
+    "GET /api/v1/tickets/{ticketId}/History": _desk_get(
+        "supplement/TicketHistory", f"{DESK_DOC}#TicketsHistory", "getTicketHistory",
+        [{"name": "ticketId", "in": "path", "required": True, "schema": ID}, *_FROM_LIMIT,
+         _query("eventFilter", TEXT), _query("agentId", ID), _query("fieldName", TEXT),
+         ORG_ID],
+        {"200": _list_of("supplement/TicketHistory#/event"), "204": EMPTY}),
+    "GET /api/v1/customerHappiness": _desk_get(
+        "supplement/CustomerHappiness", f"{DESK_DOC}#CustomerHappiness",
+        "getCustomerHappiness",
+        [_query("department", TEXT, True), _query("agentId", ID), _query("contactId", ID),
+         _query("accountId", ID), _query("ticketId", ID), _query("startTime", TEXT),
+         _query("endTime", TEXT), *_FROM_LIMIT, _query("rating", _enum("good", "ok", "bad")),
+         _query("duration", _enum(
+             "TODAY", "THIS_WEEK", "LAST_WEEK", "THIS_MONTH", "LAST_MONTH", "LAST_7_DAYS",
+             "YESTERDAY", "LAST_1_HOUR", "CUSTOM_IN_DATE", "LAST_100_RATINGS", "LAST24HOURS",
+             "LAST_30_DAYS")),
+         _query("startDate", TEXT), _query("endDate", TEXT),
+         _query("sortBy", _enum("ratedTime", "-ratedTime")), _query("include", TEXT), ORG_ID],
+        {"200": _list_of("supplement/CustomerHappiness#/rating"), "204": EMPTY}),
+    "GET /api/v1/recycleBin": _desk_get(
+        "supplement/RecycleBin", f"{DESK_DOC}#RecycleBin", "getRecycleBinEntities",
+        [_query("module", _enum("accounts", "contacts", "tickets", "tasks", "timeEntry",
+                                "calls", "events", "contracts", "products", "topics",
+                                "solutions")),
+         *_FROM_LIMIT, _query("departmentId", ID),
+         _query("sortBy", _enum("name", "type", "department", "deletedBy", "deletedTime",
+                                "-name", "-type", "-department", "-deletedBy",
+                                "-deletedTime")),
+         _query("include", TEXT), ORG_ID],
+        {"200": _list_of("supplement/RecycleBin#/entity"), "204": EMPTY}),
 }
 
 # Properties Zoho documents for a request whose OpenAPI schema leaves them out: (schema key,
