@@ -35,35 +35,36 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "Desk.settings.UPDATE"),
 }
 
-# (method, path under /crm/v8 or /api/v1) -> scopes, first match wins
-_CRM = [
-    ("GET", r"/users", "ZohoCRM.users.READ"),
-    ("GET", r"/settings/modules", "ZohoCRM.settings.modules.READ"),
-    ("GET", r"/settings/fields", "ZohoCRM.settings.fields.READ"),
+# (method, path pattern) -> scopes, first match wins; one table for both APIs
+_RULES: list[tuple[str, str, str]] = [
+    # CRM v8
+    ("GET", r"/crm/v8/users", "ZohoCRM.users.READ"),
+    ("GET", r"/crm/v8/settings/modules", "ZohoCRM.settings.modules.READ"),
+    ("GET", r"/crm/v8/settings/fields", "ZohoCRM.settings.fields.READ"),
     # Get-Records-through-COQL-Query (v8): coql.READ with the module's READ scope
-    ("POST", r"/coql", "ZohoCRM.coql.READ and ZohoCRM.modules.READ"),
-    ("GET", r"/[^/]+(/.*)?", "ZohoCRM.modules.READ (or ZohoCRM.modules.ALL)"),
-    ("POST", r"/[^/]+", "ZohoCRM.modules.CREATE (or ZohoCRM.modules.ALL)"),
-    ("PUT", r"/[^/]+", "ZohoCRM.modules.UPDATE (or ZohoCRM.modules.ALL)"),
-    ("DELETE", r"/[^/]+", "ZohoCRM.modules.DELETE (or ZohoCRM.modules.ALL)"),
-]
-_DESK = [
-    ("GET", r"/(organizations|agents|departments)", "Desk.basic.READ and Desk.settings.READ"),
-    ("POST", r"/agents", "Desk.basic.CREATE and Desk.settings.CREATE"),
-    ("PATCH", r"/agents/.*", "Desk.basic.UPDATE and Desk.settings.UPDATE"),
-    ("GET", r"/(contacts|accounts|tickets)/search", "Desk.search.READ"),
-    ("GET", r"/customerHappiness", "Desk.search.READ and Desk.tickets.READ"),
+    ("POST", r"/crm/v8/coql", "ZohoCRM.coql.READ and ZohoCRM.modules.READ"),
+    ("GET", r"/crm/v8/[^/]+(/.*)?", "ZohoCRM.modules.READ (or ZohoCRM.modules.ALL)"),
+    ("POST", r"/crm/v8/[^/]+", "ZohoCRM.modules.CREATE (or ZohoCRM.modules.ALL)"),
+    ("PUT", r"/crm/v8/[^/]+", "ZohoCRM.modules.UPDATE (or ZohoCRM.modules.ALL)"),
+    ("DELETE", r"/crm/v8/[^/]+", "ZohoCRM.modules.DELETE (or ZohoCRM.modules.ALL)"),
+    # Desk v1
+    ("GET", r"/api/v1/(organizations|agents|departments)",
+     "Desk.basic.READ and Desk.settings.READ"),
+    ("POST", r"/api/v1/agents", "Desk.basic.CREATE and Desk.settings.CREATE"),
+    ("PATCH", r"/api/v1/agents/.*", "Desk.basic.UPDATE and Desk.settings.UPDATE"),
+    ("GET", r"/api/v1/(contacts|accounts|tickets)/search", "Desk.search.READ"),
+    ("GET", r"/api/v1/customerHappiness", "Desk.search.READ and Desk.tickets.READ"),
     # "List deleted resources" (Desk API, RecycleBin): OAuth scope Desk.settings.READ
-    ("GET", r"/recycleBin", "Desk.settings.READ"),
-    ("POST", r"/(contacts|accounts)/moveToTrash", "Desk.contacts.DELETE"),
-    ("POST", r"/tickets/moveToTrash", "Desk.tickets.DELETE"),
-    ("POST", r"/(contacts|accounts)", "Desk.contacts.CREATE"),
-    ("PATCH", r"/(contacts|accounts)/.*", "Desk.contacts.UPDATE"),
-    ("GET", r"/(contacts|accounts)(/.*)?", "Desk.contacts.READ"),
-    ("POST", r"/tickets", "Desk.tickets.CREATE"),
-    ("POST", r"/tickets/.+", "Desk.tickets.UPDATE"),
-    ("PATCH", r"/tickets/.*", "Desk.tickets.UPDATE"),
-    ("GET", r"/tickets(/.*)?", "Desk.tickets.READ"),
+    ("GET", r"/api/v1/recycleBin", "Desk.settings.READ"),
+    ("POST", r"/api/v1/(contacts|accounts)/moveToTrash", "Desk.contacts.DELETE"),
+    ("POST", r"/api/v1/tickets/moveToTrash", "Desk.tickets.DELETE"),
+    ("POST", r"/api/v1/(contacts|accounts)", "Desk.contacts.CREATE"),
+    ("PATCH", r"/api/v1/(contacts|accounts)/.*", "Desk.contacts.UPDATE"),
+    ("GET", r"/api/v1/(contacts|accounts)(/.*)?", "Desk.contacts.READ"),
+    ("POST", r"/api/v1/tickets", "Desk.tickets.CREATE"),
+    ("POST", r"/api/v1/tickets/.+", "Desk.tickets.UPDATE"),
+    ("PATCH", r"/api/v1/tickets/.*", "Desk.tickets.UPDATE"),
+    ("GET", r"/api/v1/tickets(/.*)?", "Desk.tickets.READ"),
 ]
 
 
@@ -77,9 +78,6 @@ def all_scopes() -> list[str]:
 
 def needed_for(method: str, path: str) -> str | None:
     """The scope(s) a request needs; ``path`` starts with /crm/v8 or /api/v1 (or neither)."""
-    for prefix, table in (("/crm/v8", _CRM), ("/api/v1", _DESK)):
-        if path.startswith(prefix):
-            rest = path[len(prefix):].split("?")[0]
-            return next((scope for m, pattern, scope in table
-                         if m == method and re.fullmatch(pattern, rest)), None)
-    return None
+    path = path.split("?")[0]
+    return next((scope for m, pattern, scope in _RULES
+                 if m == method and re.fullmatch(pattern, path)), None)
