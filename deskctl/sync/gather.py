@@ -6,13 +6,16 @@ Recovery of an unfinished create looks first among what this run already read (a
 made since the cursor is newer than it), then searches the other side for any match key the
 intent recorded; only records created after the intent and still unpaired can be it. A
 record found by its match key (email, account name) wins over one found by name only, and a
-name-only hit whose match key names someone else is not it.
+name-only hit whose match key names someone else is not it. When neither finds it, its match
+key may have been edited where it was created: a record created since the intent, claimed by
+no other intent, that holds the intent's values in every field but the match key is it when
+it is the only one; several such records leave the create unsure (never made twice).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from deskctl import clock
@@ -56,6 +59,21 @@ def _keys(mapping: ModuleMapping, side: Side, record: Record) -> set[str]:
         if value and pair.type != "lookup":
             keys.add(f"{pair.crm}={' '.join(str(value).split()).lower()}")
     return keys
+
+
+def _since(intent: dict[str, Any]) -> datetime:
+    """The earliest creation time of a record the intent's create made."""
+    return clock.parse_time(intent["at"]) - CREATE_SKEW
+
+
+def _created_since(record: Record, since: datetime, unknown: bool = False) -> bool:
+    """Compared as instants (Zoho CRM answers with offsets, Desk with Z); ``unknown``: the
+    answer when the record has no readable creation time."""
+    try:
+        return clock.parse_time(record.created_time) >= since if record.created_time \
+            else unknown
+    except Exception:
+        return unknown
 
 
 class Gatherer:
@@ -176,11 +194,12 @@ class Gatherer:
             target = other(side)
             found[(side, record_id)] = self._made(searched[target], target, intent, keys,
                                                   paired[target])
+        shared = self._edited_keys(snap, open_, found, searched, paired)
         for (side, record_id), made in found.items():
             intent = open_[(side, record_id)][0]
             exact = [r for r in made
                      if fingerprint(self.canonical(other(side), r)) == intent["fp"]]
-            choice = made if len(made) == 1 else exact
+            choice = [] if (side, record_id) in shared else made if len(made) == 1 else exact
             if len(choice) == 1:
                 snap.records[other(side)].setdefault(choice[0].id, choice[0])
                 snap.recovered[(side, record_id)] = (choice[0], intent["payload"])
@@ -189,16 +208,56 @@ class Gatherer:
                 snap.unsure.add((side, record_id))
                 snap.reserved |= {(other(side), r.id) for r in made}
 
+    def _edited_keys(self, snap: Snapshot, open_: dict[tuple[Side, str], Any],
+                     found: dict[tuple[Side, str], list[Record]],
+                     searched: dict[Side, list[Record]], paired: dict[Side, set[str]]
+                     ) -> set[tuple[Side, str]]:
+        """Intents found by no key: their record's match key may have been edited on the
+        side it was created on. Candidates are unpaired records created since the intent
+        (all of them were read: by this run's read, or by a read since the oldest such
+        intent) that hold the payload's values in every field but the match key."""
+        lost = [k for k, v in found.items() if not v]
+        if not lost:
+            return set()
+        claimed = {r.id for made in found.values() for r in made}
+        match = MATCH_FIELD[self.module][0]
+        pool: dict[Side, dict[str, Record]] = {s: {} for s in SIDES}
+        for target in {other(side) for side, _ in lost}:
+            oldest = min(_since(open_[k][0]) for k in lost if other(k[0]) == target)
+            read_from = self.sync.cursors(self.module).get(target)
+            extra: list[Record] = []
+            if target not in snap.full and read_from is not None and \
+                    clock.parse_time(read_from) > oldest:
+                extra = self._unpaired(target, list(self.sides[target].changes(
+                    clock.iso(oldest))))
+            for record in [*snap.records[target].values(), *searched[target], *extra]:
+                if record.id not in paired[target] and record.id not in claimed:
+                    pool[target][record.id] = record
+        holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
+        for key in lost:
+            target = other(key[0])
+            payload = open_[key][0]["payload"]
+            since = _since(open_[key][0])
+            for record in pool[target].values():
+                if not _created_since(record, since):
+                    continue
+                values = self.canonical(target, record)
+                if all(values.get(n) == v for n, v in payload.items() if n != match):
+                    found[key].append(record)
+                    holders.setdefault((target, record.id), []).append(key)
+        # a record that fits several intents is none's alone
+        return {k for keys in holders.values() if len(keys) > 1 for k in keys}
+
     def _made(self, records: Any, target: Side, intent: dict[str, Any], keys: set[str],
               paired: set[str]) -> list[Record]:
         """Unpaired records of ``target`` created since the intent that share a key."""
-        since = clock.iso(clock.parse_time(intent["at"]) - CREATE_SKEW)
+        since = _since(intent)
         match = MATCH_FIELD[self.module][0]
         wanted = str(intent["payload"].get(match) or "").lower()
         strong: dict[str, Record] = {}
         weak: dict[str, Record] = {}
         for record in records:
-            if record.id in paired or (record.created_time and record.created_time < since):
+            if record.id in paired or not _created_since(record, since, unknown=True):
                 continue
             shared = _keys(self.mapping, target, record) & keys
             if any(k.startswith(f"{match}=") for k in shared):
