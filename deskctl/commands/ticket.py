@@ -54,7 +54,8 @@ def ticket_group() -> None:
               help="Only tickets of one CRM record ...")
 @click.option("--record", "record_id", metavar="ID", help="... with this id.")
 @click.option("--view", type=click.Choice(VIEWS), default="all", show_default=True,
-              help="Which tickets: all, overdue, closed, forwarded, or High/Urgent.")
+              help="Which tickets: all, overdue, closed (any status of type Closed), "
+                   "forwarded, or High/Urgent.")
 @click.option("--sort", type=click.Choice(SORTS), default="created", show_default=True,
               help="Order: newest first, due date, priority, or largest linked deal.")
 @limit_option
@@ -184,7 +185,8 @@ def assign(app: App, ticket_id: str, email: str) -> None:
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 @pass_app
 def close(app: App, ids: tuple[str, ...]) -> None:
-    """Close tickets (all ids are checked before any is closed)."""
+    """Close tickets (all ids are checked before any is closed; one whose status is
+    already of type Closed, such as a portal's own "Resolved", is left as it is)."""
     output.render(_service(app).close(list(ids)), app.output)
 
 

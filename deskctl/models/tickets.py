@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 EVENT_KINDS = ("reply", "forward", "customer-reply", "comment", "customer-comment",
                "attachment", "rating", "history")
@@ -14,6 +14,29 @@ CONVERSATION = ("reply", "forward", "customer-reply", "comment", "customer-comme
                 "attachment")
 #: the ticket field holding linked CRM deal ids (comma-separated); on Zoho a custom field
 DEAL_LINK_FIELD = "cf_deal_ids"
+
+StatusType = Literal["Open", "On Hold", "Closed"]
+STATUS_TYPES: tuple[StatusType, ...] = ("Open", "On Hold", "Closed")
+#: the statusType of Desk's default statuses (desk-api.md §4.11: "statusType is one of Open,
+#: On Hold, Closed (custom statuses map to these)")
+DEFAULT_STATUS_TYPES: dict[str, StatusType] = {"Open": "Open", "On Hold": "On Hold",
+                                               "Escalated": "Open", "Closed": "Closed"}
+
+
+def status_type(ticket: dict[str, Any]) -> StatusType:
+    """Whether a ticket is open, on hold or closed. Zoho Desk answers it as ``statusType``
+    with every ticket (zoho-desk-oas Ticket.json commonResponse and listviewCommonJson,
+    Search.json searchTicketResponseFields); a portal's own status ("Resolved", say) may be
+    of type Closed, so its name decides nothing. Without statusType (the sandbox keeps only
+    the default statuses), the default status's type."""
+    given = ticket.get("statusType")
+    if given in STATUS_TYPES:
+        return cast(StatusType, given)
+    return DEFAULT_STATUS_TYPES.get(str(ticket.get("status")), "Open")
+
+
+def is_closed(ticket: dict[str, Any]) -> bool:
+    return status_type(ticket) == "Closed"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.models.integration import SIGNAL_KINDS
 from deskctl.models.records import Record
-from deskctl.models.tickets import TicketEvent, is_escalation
+from deskctl.models.tickets import TicketEvent, is_closed, is_escalation
 from deskctl.services.ticket_queue import TicketQueue
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class SignalService:
                 found.append(signal("ticket-escalated", f"escalated:{event.id}",
                                     event.created_time, f"escalated by {event.author}"))
         due = ticket.data.get("dueDate")
-        if due and due < now and ticket.data.get("status") != "Closed":
+        if due and due < now and not is_closed(ticket.data):
             found.append(signal("ticket-overdue", f"overdue:{ticket.id}:{due}", due,
                                 f"due {due}"))
         return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.models.tickets import RATINGS
+from deskctl.models.tickets import RATINGS, is_closed
 from deskctl.services.ticket_queue import TicketQueue, is_overdue
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class StatsService:
             if answer is not None:
                 first_responses.append(seconds_between(ticket.created_time,
                                                        answer.created_time))
-            if ticket.data.get("status") == "Closed" and ticket.data.get("closedTime"):
+            if is_closed(ticket.data) and ticket.data.get("closedTime"):
                 resolutions.append(seconds_between(ticket.created_time,
                                                    ticket.data["closedTime"]))
             rating = latest.get(ticket.id)

@@ -14,7 +14,7 @@ from deskctl.errors import NotFound, RuleViolation, Unsupported, UsageError, Val
 from deskctl.models.people import Agent, CrmUser
 from deskctl.models.permissions import NO_DESK, check
 from deskctl.models.records import Record
-from deskctl.models.tickets import DEAL_LINK_FIELD, history_rows
+from deskctl.models.tickets import DEAL_LINK_FIELD, history_rows, is_closed
 from deskctl.services.access import integration
 from deskctl.services.relations import TicketRelations, deal_ids
 from deskctl.state.sync import SyncStore
@@ -30,7 +30,7 @@ PRIORITY_RANK = {"Urgent": 0, "High": 1, "Medium": 2, "Low": 3}
 
 def is_overdue(ticket: Record, now: str) -> bool:
     due = ticket.data.get("dueDate")
-    return bool(due) and ticket.data.get("status") != "Closed" and str(due) < now
+    return bool(due) and not is_closed(ticket.data) and str(due) < now
 
 
 def parse_due(text: str) -> str:
@@ -119,7 +119,7 @@ class TicketQueue:
         if view == "overdue":
             tickets = [t for t in tickets if is_overdue(t, now)]
         elif view == "closed":
-            tickets = [t for t in tickets if t.data.get("status") == "Closed"]
+            tickets = [t for t in tickets if is_closed(t.data)]
         elif view == "high-priority":
             tickets = [t for t in tickets if t.data.get("priority") in ("High", "Urgent")]
         elif view == "forwarded":

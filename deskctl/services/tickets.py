@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl.errors import NotFound, ValidationError
 from deskctl.models.permissions import check
 from deskctl.models.records import EMAIL_RE, Record, coerce_text
-from deskctl.models.tickets import CONVERSATION, DEAL_LINK_FIELD
+from deskctl.models.tickets import CONVERSATION, DEAL_LINK_FIELD, is_closed
 from deskctl.services.relations import deal_ids
 from deskctl.services.ticket_queue import TicketQueue, parse_due
 
@@ -212,12 +212,13 @@ class TicketService(TicketQueue):
         self.allow("close")
         results = []
         for ticket in self._all_exist(ids):
-            changed = ticket.data.get("status") != "Closed"
+            changed = not is_closed(ticket.data)
             if changed:
                 self.desk.update_record("tickets", ticket.id, {"status": "Closed"})
                 self._audit("close", ticket.id)
             results.append({"id": ticket.id, "number": ticket.data.get("ticketNumber"),
-                            "status": "Closed", "changed": changed})
+                            "status": "Closed" if changed else ticket.data.get("status"),
+                            "changed": changed})
         return results
 
     def delete(self, ids: list[str], yes: bool) -> list[dict[str, Any]]:

@@ -193,3 +193,49 @@ def test_auth_scopes_lists_every_scope_a_request_can_need(run) -> None:
     assert "ZohoCRM.modules.ALL" in consent
     table = run("auth", "scopes")
     assert "stats and signals" in table.stdout and "Desk.search.READ" in table.stdout
+
+
+def test_a_custom_status_of_type_closed_counts_as_closed(run, fake: FakeZoho,
+                                                         zoho_credentials) -> None:
+    """Desk answers each ticket's statusType (Ticket.json commonResponse, Search.json); a
+    portal's own status such as "Resolved" may be of type Closed: closing it again changes
+    nothing, it is in the closed view and, though past its due date, not overdue."""
+    import json
+    import re
+
+    from deskctl.models.tickets import is_closed, status_type
+
+    zoho = ("--backend", "zoho")
+    run(*zoho, "portal", "connect", "acme-support")
+    desk = fake.sandbox.desk(fake.sandbox.all_portals()[0].id)
+    contact = desk.create_record("contacts", {"lastName": "Kim", "email": "kim@x.example"})
+    ticket = desk.create_record("tickets", {"subject": "S", "contactId": contact.id,
+                                            "departmentId": desk.departments()[0]["id"],
+                                            "dueDate": "2020-01-01T00:00:00Z"})
+    seen = []
+
+    def resolved(request):  # the emulator's answers, on a portal with a "Resolved" status
+        reply = fake.emulator.handle(request.method, request.url, dict(request.headers), None)
+        body = json.loads(reply.encoded()) if reply.status == 200 else None
+        for raw in ([body] if body and "id" in body else (body or {}).get("data", [])):
+            if raw.get("id") == ticket.id:
+                seen.append(raw["statusType"])  # the emulator answers it, as Zoho does
+                raw.update(status="Resolved", statusType="Closed")
+        return reply.status, {"Content-Type": "application/json"}, \
+            (json.dumps(body).encode() if body is not None else reply.encoded())
+
+    fake.routes[("GET", r"^/api/v1/tickets(/search|/\d+)?$")] = resolved
+    closed = run(*zoho, "ticket", "close", ticket.id, "-o", "json")
+    assert closed.exit_code == 0, closed.stderr
+    assert closed.json() == [{"id": ticket.id, "number": ticket.data.get("ticketNumber"),
+                              "status": "Resolved", "changed": False}]
+    assert not any(m == "PATCH" and re.search(rf"/tickets/{ticket.id}$", u)
+                   for m, u in fake.requests)
+    for view, listed in (("closed", [ticket.id]), ("overdue", [])):
+        shown = run(*zoho, "ticket", "list", "--view", view, "-o", "json")
+        assert shown.exit_code == 0, shown.stderr
+        assert [t["id"] for t in shown.json()] == listed, view
+    assert seen and set(seen) == {"Open"}
+    assert status_type({"status": "Resolved"}) == "Open"  # no statusType: default types only
+    assert is_closed({"status": "Closed"}) and not is_closed({"status": "Escalated"})
+    assert not is_closed({"status": "Closed", "statusType": "Open"})  # the type decides

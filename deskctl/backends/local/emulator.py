@@ -24,7 +24,7 @@ from deskctl.backends.local.emulator_desk import addresses, stable_id, thread
 from deskctl.backends.local.emulator_reads import desk_time
 from deskctl.errors import DeskctlError, NotFound, ValidationError
 from deskctl.models.records import FieldMeta, Record
-from deskctl.models.tickets import DEAL_LINK_FIELD
+from deskctl.models.tickets import DEAL_LINK_FIELD, status_type
 
 PER_PAGE_MAX = 200
 TYPES = {"currency": "currency", "lookup": "lookup", "picklist": "picklist"}
@@ -302,6 +302,9 @@ class Emulator:
                       for k, v in record.data.items() if k.startswith("cf_")}
         if kind == "tickets":
             data["cf"].setdefault(self.deal_field, None)
+            # required in every ticket answer (Ticket.json commonResponse, listviewCommonJson;
+            # Search.json searchTicketResponseFields): Open, On Hold or Closed
+            data["statusType"] = status_type(record.data)
         return data
 
     def _from_desk(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:

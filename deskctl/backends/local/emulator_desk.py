@@ -8,15 +8,13 @@ import zlib
 from typing import Any
 
 from deskctl.models.records import ModuleMeta
-from deskctl.models.tickets import DEAL_LINK_FIELD
+from deskctl.models.tickets import DEAL_LINK_FIELD, status_type
 
 # our field types -> organizationFields `type` (Field.json commonFieldResponse.type)
 DESK_TYPES = {"text": "Text", "textarea": "Textarea", "email": "Email", "phone": "Phone",
               "website": "URL", "picklist": "Picklist", "lookup": "LookUp",
               "datetime": "DateTime", "date": "Date", "integer": "Number",
               "currency": "Currency", "boolean": "Boolean"}
-# statusType of the sandbox's statuses (desk-api.md §4.11: Open, On Hold or Closed)
-STATUS_TYPES = {"On Hold": "On Hold", "Closed": "Closed"}
 
 
 def stable_id(name: str) -> str:
@@ -54,7 +52,7 @@ def organization_fields(meta: ModuleMeta, deal_field: str) -> list[dict[str, Any
             "isTrackLastActivityTime": False, "maxLength": f.max_length}
         if f.choices:
             row["allowedValues"] = [
-                {"value": c, "statusType": STATUS_TYPES.get(c, "Open")}
+                {"value": c, "statusType": status_type({"status": c})}
                 if f.api_name == "status" else {"value": c} for c in f.choices]
         rows.append(row)
     return rows
