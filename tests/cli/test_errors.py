@@ -194,3 +194,38 @@ def test_auth_set_checks_the_keyring_before_asking(run, monkeypatch) -> None:
     assert result.exit_code == 5
     assert "no usable keyring" in result.stderr
     assert "no zoho refresh token given" not in result.stderr
+
+
+@pytest.mark.parametrize("table, column, command", [
+    ("sync_pairs", "base", ("sync", "run")),
+    ("sync_conflicts", "fields", ("sync", "conflicts")),
+    ("sync_runs", "summary", ("sync", "status")),
+])
+def test_bad_json_in_a_sync_row_says_the_state_is_damaged(seeded, state_db, table, column,
+                                                           command) -> None:
+    assert seeded("sync", "configure", "--mode", "bidirectional",
+                  "--conflict", "manual").exit_code == 0
+    assert seeded("sync", "run").exit_code in (0, 3)
+    if table == "sync_conflicts":  # one conflict, made the way a human makes it
+        _sql(state_db, "INSERT INTO sync_conflicts(module, crm_id, desk_id, fields, "
+             "crm_values, desk_values, detected_at) VALUES ('Contacts', '1', '2', "
+             "'[\"email\"]', '{}', '{}', '2026-01-01T00:00:00Z')")
+    _sql(state_db, f"UPDATE {table} SET {column} = '{{broken'")
+    before = _rows(state_db)
+    _one_error_line(seeded(*command), str(state_db), "damaged", "deskctl state check")
+    after = _rows(state_db)
+    added = after.pop("sync_runs")[len(before["sync_runs"]):]
+    before.pop("sync_runs")
+    assert after == before  # nothing changed; a run only records that it failed
+    assert [run[3] for run in added] == (["failed"] if command == ("sync", "run") else [])
+
+
+def _rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                             "'table' AND name != 'sqlite_sequence'")]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()
+                for t in tables}
+    finally:
+        conn.close()
