@@ -160,6 +160,28 @@ def test_desk_reads_carry_every_field_and_absent_means_unknown(zoho: ZohoBackend
     assert "firstName" not in partial.unknown and "firstName" not in partial.data
 
 
+def test_contacts_read_by_ids_have_an_unknown_modified_time(zoho: ZohoBackend,
+                                                           fake: FakeZoho) -> None:
+    """contactsByIds answers Contact.json's listViewObject, which has createdTime but no
+    modifiedTime: the time is unknown (empty), not the created time, so `newest` cannot
+    take a wrong instant; one read of the same record answers it."""
+    from deskctl.models.sync import CRM
+    from deskctl.sync.merge import Policy, winner
+
+    portal = fake.sandbox.all_portals()[0].id
+    local = fake.sandbox.desk(portal)
+    created = local.create_record("contacts", {"lastName": "Kim", "email": "k@x.example"})
+    local.update_record("contacts", created.id, {"title": "CTO"})
+    desk = zoho.desk(portal)
+    [by_ids] = desk.get_many("contacts", [created.id])
+    assert fake.count("GET", "/contacts/contactsByIds") == 1
+    assert by_ids.modified_time == "" and by_ids.created_time
+    assert "title" in by_ids.unknown and by_ids.data["email"] == "k@x.example"
+    assert desk.get_record("contacts", created.id).modified_time  # the full answer has it
+    newest = Policy("bidirectional", "newest", "unlink")
+    assert winner(newest, "2020-01-01T00:00:00+05:30", by_ids.modified_time) == CRM
+
+
 def test_instants_compare_across_zohos_two_time_formats() -> None:
     crm = "2026-11-28T10:00:00+05:30"
     assert instant(crm) == instant("2026-11-28T04:30:00.000Z") == instant("2026-11-28T04:30:00Z")

@@ -92,9 +92,9 @@ class ZohoDesk(DeskApi):
                 f.api_name for f in DESK_KINDS_META[kind].fields
                 if (f.custom and not isinstance(custom, dict))
                 or (not f.custom and f.api_name not in raw))
+        # no modifiedTime (contactsByIds answers the list shape): unknown, "" (see Record)
         return Record(str(raw["id"]), data, desk_time(raw.get("createdTime")),
-                      desk_time(raw.get("modifiedTime")) or desk_time(raw.get("createdTime")),
-                      unknown)
+                      desk_time(raw.get("modifiedTime")), unknown)
 
     def _body(self, data: dict[str, Any]) -> dict[str, Any]:
         """Custom fields go under "cf" (Ticket.json/Contact.json/Account.json request bodies
@@ -239,7 +239,8 @@ class ZohoDesk(DeskApi):
             for start in range(0, len(wanted), BY_IDS):
                 body = self.http.request("GET", "/contacts/contactsByIds", params={
                     "ids": ",".join(wanted[start:start + BY_IDS])})
-                # the list shape: fields it lacks (title, city, cf...) are unknown
+                # the list shape (Contact.json listViewObject): fields it lacks (title,
+                # city, cf...) are unknown, and so is its modified time
                 found += [self._record(raw, kind) for raw in (body or {}).get("data", [])]
             return found
 
