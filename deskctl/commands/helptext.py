@@ -104,7 +104,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "sandbox serve": ("deskctl sandbox serve --port 8765",
                       "deskctl sandbox serve --port 0 --latency-ms 200 --error-rate 0.05 "
                       "--rate-limit 10/s",
-                      "deskctl sandbox serve --daily-limit 500   # rehearse exit 7 in cron"),
+                      "deskctl sandbox serve --daily-limit 500   # rehearse exit 7 in cron",
+                      "deskctl sandbox serve --lost-create-rate 0.1  # creates done, answers "
+                      "lost"),
     "sandbox accept": ("deskctl sandbox accept sam.sales@acme.example",
                        "deskctl sandbox accept helen@globex.example --portal globex-help"),
     "sandbox crm list": ("deskctl sandbox crm list Contacts --limit 5",),

@@ -111,9 +111,12 @@ def outbox(app: App, limit: int | None) -> None:
 @click.option("--daily-limit", type=click.IntRange(min=0), default=0, metavar="N",
               help="After N API calls per service, answer as Zoho does when the day's API "
                    "credits are spent (0: never).")
+@click.option("--lost-create-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of creates carried out whose answer is then lost (connection "
+                   "dropped or 504), to rehearse a sync's recovery.")
 @pass_app
 def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
-          rate_limit: str, drop_rate: float, daily_limit: int) -> None:
+          rate_limit: str, drop_rate: float, daily_limit: int, lost_create_rate: float) -> None:
     """Serve the sandbox as an offline Zoho (CRM v8, Desk v1, OAuth) until interrupted.
 
     Point the zoho backend at it with zoho.crm_url, zoho.desk_url and zoho.accounts_url
@@ -131,7 +134,8 @@ def serve(app: App, host: str, port: int, latency_ms: float, error_rate: float,
     service = _service(app)
     emulator = Emulator(service.backend)
     server = make_server(emulator, host, port, Faults(latency_ms, error_rate, rate, drop_rate,
-                                                      daily_limit=daily_limit))
+                                                      daily_limit=daily_limit,
+                                                      lost_create_rate=lost_create_rate))
     address = f"http://{host}:{server.server_address[1]}"
     emulator.api_domain = address  # the token answer points the CRM back here
     output.message(f"Serving the sandbox as Zoho at {address} (Ctrl-C stops).\n"

@@ -157,3 +157,25 @@ def test_stats_signals_and_history_over_sockets(tmp_path: Path, zoho_credentials
         history = run("ticket", "history", ticket.id, "-o", "json", env=env).json()
         assert {"field": "status", "old": "Open", "new": "Escalated"} in [
             {k: r[k] for k in ("field", "old", "new")} for r in history]
+
+
+def test_lost_create_answers_are_carried_out_and_never_resent(tmp_path: Path,
+                                                              zoho_credentials) -> None:
+    """`--lost-create-rate`: the create is made, then its answer is lost (connection dropped
+    or 504); the client reports a lost answer once, never resends, and reads still work."""
+    from deskctl.errors import BackendError
+
+    for url, sandbox in served(tmp_path, Faults(lost_create_rate=1.0, seed=3)):
+        backend = backend_for(url, zoho_credentials, tmp_path)
+        portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
+        messages = set()
+        for i in range(8):
+            with pytest.raises(BackendError) as crm_error:
+                backend.crm.create_records("Accounts", [{"Account_Name": f"L{i}"}])
+            with pytest.raises(BackendError) as desk_error:
+                backend.desk(portal).create_record("contacts", {"lastName": f"L{i}"})
+            messages |= {crm_error.value.message.split(": ", 1)[1],
+                         desk_error.value.message.split(": ", 1)[1]}
+        assert {m.split(" ")[0] for m in messages} == {"connection", "Zoho"}  # both kinds
+        assert len(list(backend.crm.list_records("Accounts"))) == 8  # each made once
+        assert len(list(sandbox.desk(portal).list_records("contacts"))) == 8

@@ -1,12 +1,13 @@
 """`deskctl sandbox serve`: the sandbox as an offline Zoho on a loopback socket, with fault
-injection (latency, 429 over a rate, 5xx, dropped connections, a daily API limit) to test
-scripts against."""
+injection (latency, 429 over a rate, 5xx, dropped connections, a daily API limit, creates
+carried out whose answer is lost) to test scripts against."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ class Faults:
     drop_rate: float = 0.0  # share of connections closed without an answer
     seed: int | None = None
     daily_limit: int = 0  # API calls per service before Zoho's daily-limit answer (0: none)
+    lost_create_rate: float = 0.0  # share of creates carried out whose answer never arrives
+
+
+#: a create: POST to a CRM module (Insert Records, crm/v8) or to a Desk collection
+#: (Create Contact/Account/Ticket, api/v1); COQL is a query sent by POST, not a create
+CREATE = re.compile(r"^/crm/v\d+/(?!coql$)[A-Za-z0-9_]+$|^/api/v1/[A-Za-z]+$")
 
 
 class DailyLimit:
@@ -124,7 +131,23 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
                 return
             url = f"http://{self.headers.get('Host', host)}{self.path}"
             reply = emulator.handle(self.command, url, dict(self.headers), body)
+            if faults.lost_create_rate and 200 <= reply.status < 300 and \
+                    self.command == "POST" and CREATE.match(self.path.split("?")[0]) and \
+                    rng.random() < faults.lost_create_rate:
+                self._lose_answer()
+                return
             self._reply(reply.status, reply.headers, reply.encoded())
+
+        def _lose_answer(self) -> None:
+            """The create was carried out; its answer is lost on the way back, as when a
+            connection breaks or a proxy times out: half drop the connection, half answer
+            504 without a body."""
+            if rng.random() < 0.5:
+                self.close_connection = True
+                self.connection.close()
+            else:
+                self.close_connection = True
+                self._reply(504, {"Connection": "close"}, b"")
 
         def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
             self.send_response(status)
