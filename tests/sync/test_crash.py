@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from deskctl.backends.local import LocalBackend
 from deskctl.backends.local.seed import SeedCounts, seed
 from tests.sync.conftest import SyncWorld, make_world
 from tests.sync.test_processes import env_for, sync_process
@@ -34,14 +35,25 @@ def seeded_world(home: Path, contacts: int = CONTACTS) -> None:
 
 def _seed(home: Path, contacts: int) -> None:
     world = make_world(home)
-    seed(world.backend, SeedCounts(accounts=300, contacts=contacts, leads=0, deals=0,
-                                   tickets=0), random_seed=11, messy=True)
-    # a few fields set on the Desk side only, so the first link merges both ways
-    for record in list(world.desk.list_records("contacts"))[::40]:
-        world.desk.update_record("contacts", record.id, {"phone": f"+1 555 {record.id[-4:]}"})
-    (home / "seeded").write_text(f"{max(r.id for r in world.crm.list_records('Contacts'))} "
-                                 f"{max(r.id for r in world.desk.list_records('contacts'))}")
+    seed_sandbox(world.backend, home, contacts)
     close(world)
+
+
+def seed_sandbox(backend: LocalBackend, home: Path, contacts: int, accounts: int = 300) -> None:
+    """The messy seed, the same in every world (ids included)."""
+    seed(backend, SeedCounts(accounts=accounts, contacts=contacts, leads=0, deals=0,
+                             tickets=0), random_seed=11, messy=True)
+    desk = first_desk(backend)
+    # a few fields set on the Desk side only, so the first link merges both ways
+    for record in list(desk.list_records("contacts"))[::40]:
+        desk.update_record("contacts", record.id, {"phone": f"+1 555 {record.id[-4:]}"})
+    (home / "seeded").write_text(f"{max(r.id for r in backend.crm.list_records('Contacts'))} "
+                                 f"{max(r.id for r in desk.list_records('contacts'))}")
+
+
+def first_desk(backend: LocalBackend) -> Any:
+    """The portal the integration connects (acme-support, the sandbox's first)."""
+    return backend.desk(backend.all_portals()[0].id)
 
 
 def close(world: SyncWorld) -> None:
@@ -50,16 +62,21 @@ def close(world: SyncWorld) -> None:
 
 
 def edit_both_sides(home: Path) -> None:
-    """The same edits in every world: a CRM field and a Desk field of some records."""
     world = make_world(home, mode=None)
+    edit_sandbox(world.backend, home)
+    close(world)
+
+
+def edit_sandbox(backend: LocalBackend, home: Path) -> None:
+    """The same edits in every world: a CRM field and a Desk field of some records."""
+    crm, desk_api = backend.crm, first_desk(backend)
     # the seed's own records (same ids in every world): what the sync created differs
     last = (home / "seeded").read_text().split()
-    crm = sorted(r.id for r in world.crm.list_records("Contacts") if r.id <= last[0])[::97]
-    world.crm.update_records("Contacts", [(i, {"Phone": f"+49 1 {i[-5:]}"}) for i in crm])
-    desk = sorted(r.id for r in world.desk.list_records("contacts") if r.id <= last[1])
+    ids = sorted(r.id for r in crm.list_records("Contacts") if r.id <= last[0])[::97]
+    crm.update_records("Contacts", [(i, {"Phone": f"+49 1 {i[-5:]}"}) for i in ids])
+    desk = sorted(r.id for r in desk_api.list_records("contacts") if r.id <= last[1])
     for record_id in desk[5::89]:
-        world.desk.update_record("contacts", record_id, {"firstName": f"Edited{record_id[-3:]}"})
-    close(world)
+        desk_api.update_record("contacts", record_id, {"firstName": f"Edited{record_id[-3:]}"})
 
 
 def finish(home: Path) -> None:
@@ -69,24 +86,30 @@ def finish(home: Path) -> None:
 
 
 def contents(home: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every record of both sides as sorted field tuples; account links by account name."""
     world = make_world(home, mode=None)
-    crm_accounts = {r.id: r.data.get("Account_Name") for r in world.crm.list_records("Accounts")}
-    desk_accounts = {r.id: r.data.get("accountName") for r in world.desk.list_records("accounts")}
-    result = {
+    try:
+        return sandbox_contents(world.backend)
+    finally:
+        close(world)
+
+
+def sandbox_contents(backend: LocalBackend) -> dict[str, list[tuple[Any, ...]]]:
+    """Every record of both sides as sorted field tuples; account links by account name."""
+    crm, desk = backend.crm, first_desk(backend)
+    crm_accounts = {r.id: r.data.get("Account_Name") for r in crm.list_records("Accounts")}
+    desk_accounts = {r.id: r.data.get("accountName") for r in desk.list_records("accounts")}
+    return {
         "crm Accounts": sorted(tuple(sorted((k, str(v)) for k, v in r.data.items()))
-                               for r in world.crm.list_records("Accounts")),
+                               for r in crm.list_records("Accounts")),
         "desk accounts": sorted(tuple(sorted((k, str(v)) for k, v in r.data.items()))
-                                for r in world.desk.list_records("accounts")),
+                                for r in desk.list_records("accounts")),
         "crm Contacts": sorted(tuple(sorted((k, str(crm_accounts.get(v) if k == "Account_Name"
                                                     else v)) for k, v in r.data.items()))
-                               for r in world.crm.list_records("Contacts")),
+                               for r in crm.list_records("Contacts")),
         "desk contacts": sorted(tuple(sorted((k, str(desk_accounts.get(v) if k == "accountId"
                                                      else v)) for k, v in r.data.items()))
-                                for r in world.desk.list_records("contacts")),
+                                for r in desk.list_records("contacts")),
     }
-    close(world)
-    return result
 
 
 def assert_same(expected: dict[str, list[tuple[Any, ...]]],

@@ -99,6 +99,7 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
     rng = random.Random(faults.seed)
     limiter = RateLimiter(faults.rate_limit) if faults.rate_limit else None
     daily = DailyLimit(faults.daily_limit) if faults.daily_limit else None
+    lost: list[str] = []  # the creates whose answer was lost, for tests to check
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -142,6 +143,7 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
             """The create was carried out; its answer is lost on the way back, as when a
             connection breaks or a proxy times out: half drop the connection, half answer
             504 without a body."""
+            lost.append(f"{self.command} {self.path}")
             if rng.random() < 0.5:
                 self.close_connection = True
                 self.connection.close()
@@ -162,4 +164,5 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    server.lost_answers = lost  # type: ignore[attr-defined]
     return server

@@ -1,0 +1,212 @@
+"""Crash acceptance on the zoho backend: real `deskctl sync run` processes talking over
+loopback sockets to the sandbox served as Zoho (`sandbox serve`'s server, every request and
+answer checked against Zoho's specifications), SIGKILLed at instants spread over a
+bidirectional first sync and stopped by injected exits at each kind of write batch, while
+the server loses the answer to some creates after carrying them out (`--lost-create-rate`).
+Data changes between the kills and the reruns. The contents of both sides must equal, field
+by field, those of the same seed synced without interruption (no faults) and changed the
+same way.
+
+Size: CONTACTS = 1000 seeds ~2,000 records (1,000 CRM and 533 Desk contacts, 300 CRM and
+150 Desk accounts; ~2,800 once synced). Over HTTP each Desk write is its own request and
+every request is checked against the OAS in this process: an uninterrupted first sync is
+~1,060 requests and ~5 s unloaded, and the module reruns it ~20 times in pieces, so it
+stays near a minute on a loaded 2-core machine while each kill still lands among hundreds
+of writes. The 10,000-record version runs on the local backend (tests/sync/test_crash.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.server import Faults, make_server
+from tests.sync.test_crash import assert_same, edit_sandbox, sandbox_contents, seed_sandbox
+from tests.sync.test_processes import env_for
+from tests.zoho.conftest import CheckedEmulator
+
+CONTACTS = 1000
+LOST_CREATES = 0.03  # share of creates whose answer the server loses after making them
+
+
+@dataclass
+class ServedWorld:
+    """A sandbox file served as Zoho twice: ``clean`` answers everything, ``lossy`` loses
+    some create answers. The sync processes reach it only through the sockets."""
+
+    home: Path
+    sandbox: LocalBackend
+    emulator: CheckedEmulator
+    urls: dict[str, str] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)  # "POST <path>" of each lost answer
+
+    def env(self, server: str = "clean", **extra: str) -> dict[str, str]:
+        url = self.urls[server]
+        return {**env_for(self.home), "DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
+                "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url,
+                "DESKCTL_ZOHO_CLIENT_ID": "1000.CLIENTID",
+                "DESKCTL_ZOHO_CLIENT_SECRET": "client-secret-value",
+                "DESKCTL_ZOHO_REFRESH_TOKEN": "1000.refresh-token-value",
+                # Desk write batches of 2 x 25: a run has several of each kind to stop after
+                "DESKCTL_ZOHO_CONCURRENCY": "2", **extra}
+
+    def deskctl(self, *args: str, server: str = "clean", **extra: str
+                ) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "deskctl", *args],
+                                env=self.env(server, **extra), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def sync(self, server: str = "clean", **extra: str) -> subprocess.Popen[str]:
+        return self.deskctl("-o", "json", "sync", "run", server=server, **extra)
+
+    def finish(self) -> None:
+        """A run on the clean server that must end the job."""
+        proc = self.sync()
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode in (0, 3), err  # 3: the seed's ambiguous duplicates
+
+    def requests(self) -> int:
+        """API requests the server has taken so far (the token endpoint aside)."""
+        return self.emulator.calls["crm"] + self.emulator.calls["desk"]
+
+    def kill_after(self, proc: subprocess.Popen[str], requests: int) -> bool:
+        """SIGKILL ``proc`` once the server has taken ``requests`` more requests; False if
+        it ended first."""
+        target = self.requests() + requests
+        while self.requests() < target:
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+    def edit(self) -> None:
+        with self.emulator.lock:  # a killed run's last request may still be in the server
+            edit_sandbox(self.sandbox, self.home)
+
+    def contents(self) -> dict[str, list[tuple[Any, ...]]]:
+        with self.emulator.lock:
+            return sandbox_contents(self.sandbox)
+
+
+def served_world(home: Path, contacts: int = CONTACTS, accounts: int = 300,
+                 lost_rate: float = LOST_CREATES) -> Iterator[ServedWorld]:
+    sandbox = LocalBackend(home / "sandbox.db")
+    os.environ["DESKCTL_NOW"] = "2026-06-01T00:00:00Z"  # every world's seed is the same
+    try:
+        seed_sandbox(sandbox, home, contacts, accounts)
+    finally:
+        del os.environ["DESKCTL_NOW"]
+    emulator = CheckedEmulator(sandbox)
+    world = ServedWorld(home, sandbox, emulator)
+    servers = []
+    for name, faults in (("clean", Faults()),
+                         ("lossy", Faults(lost_create_rate=lost_rate, seed=7))):
+        server = make_server(emulator, "127.0.0.1", 0, faults)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        world.urls[name] = f"http://127.0.0.1:{server.server_address[1]}"
+    world.lost = servers[1].lost_answers  # type: ignore[attr-defined]
+    try:
+        for args in (("portal", "connect", "acme-support"),
+                     ("sync", "configure", "--mode", "bidirectional")):
+            proc = world.deskctl(*args)
+            _out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        yield world
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        sandbox.close()
+    assert emulator.problems == [], "requests or answers that break Zoho's specification"
+
+
+@dataclass
+class Reference:
+    contents: dict[str, list[tuple[Any, ...]]]
+    requests: int  # the uninterrupted first sync's API requests
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
+    for world in served_world(tmp_path_factory.mktemp("zoho-uninterrupted")):
+        world.finish()
+        requests = world.requests()
+        world.edit()
+        world.finish()
+        result = world.contents()
+        assert sum(len(v) for v in result.values()) > 1_500
+        yield Reference(result, requests)
+
+
+def test_sigkills_and_lost_create_answers_change_nothing(
+        tmp_path: Path, uninterrupted: Reference) -> None:
+    """The kill instants are set by the run's progress as the server sees it (its requests
+    since the run started), not by a clock, so they land among the writes however loaded
+    the machine is: one in the reads, then a fifth of the job apart (each rerun reads again
+    before it writes, so each gets a little further)."""
+    for world in served_world(tmp_path):
+        killed = 0
+        for attempt, share in enumerate((0.01, *[0.2] * 12)):
+            proc = world.sync("lossy")
+            if not world.kill_after(proc, max(1, int(uninterrupted.requests * share))):
+                break
+            killed += 1
+            if attempt == 2:
+                world.edit()  # data changes between a kill and the rerun
+            if killed >= 6:
+                break
+        assert killed >= 5, "too few runs were interrupted for the test to prove anything"
+        assert world.lost, "no create answer was lost"
+        world.finish()
+        assert_same(uninterrupted.contents, world.contents())
+
+
+def test_exits_after_each_kind_of_write_batch_with_lost_answers_change_nothing(
+        tmp_path: Path, uninterrupted: Reference) -> None:
+    for world in served_world(tmp_path):
+        points = ["state", "create-crm-sent", "create-crm", "update-crm-sent", "update-crm",
+                  "create-desk-sent", "create-desk:2", "update-desk-sent", "update-desk:3"]
+        missed = []
+        for point in points:
+            proc = world.sync("lossy", DESKCTL_TEST_EXIT_AFTER=point)
+            _out, err = proc.communicate(timeout=300)
+            if proc.returncode != 99:
+                missed.append((point, proc.returncode, err[-300:]))
+            if point == "update-crm-sent":
+                world.edit()
+        assert not missed, f"the injected exits {missed} were not reached"
+        assert world.lost, "no create answer was lost"
+        world.finish()
+        assert_same(uninterrupted.contents, world.contents())
+
+
+def test_every_create_answer_lost_on_both_sides_is_found_not_made_again(
+        tmp_path: Path) -> None:
+    """A whole run whose create answers are all lost (CRM batches and Desk creates), then a
+    run with answers: the records made are found by their intents (the seed's contacts
+    without email too), nothing is made twice, contents as if nothing was lost."""
+    for reference in served_world(tmp_path / "reference", 60, 10, 1.0):
+        reference.finish()
+        expected = reference.contents()
+    for world in served_world(tmp_path / "lossy", 60, 10, 1.0):
+        proc = world.sync("lossy")
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 3 and "could not be synced" in err, err
+        assert {path.split("/")[1] for path in world.lost} == {"crm", "api"}, world.lost
+        world.finish()
+        world.finish()  # and a run after that changes nothing
+        assert_same(expected, world.contents())
