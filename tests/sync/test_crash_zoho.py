@@ -21,20 +21,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deskctl.backends.local import LocalBackend
-from deskctl.backends.local.server import Faults, make_server
+from deskctl.backends.local.server import Faults
 from tests.sync.test_crash import assert_same, edit_sandbox, sandbox_contents, seed_sandbox
 from tests.sync.test_processes import env_for
-from tests.zoho.conftest import CheckedEmulator
+from tests.zoho.conftest import CheckedEmulator, serving, zoho_env
 
 CONTACTS = 1000
 LOST_CREATES = 0.03  # share of creates whose answer the server loses after making them
@@ -48,16 +47,12 @@ class ServedWorld:
     home: Path
     sandbox: LocalBackend
     emulator: CheckedEmulator
-    urls: dict[str, str] = field(default_factory=dict)
-    lost: list[str] = field(default_factory=list)  # "POST <path>" of each lost answer
+    urls: dict[str, str]
+    lost: list[str]  # "POST <path>" of each create answer the lossy server lost
 
     def env(self, server: str = "clean", **extra: str) -> dict[str, str]:
         url = self.urls[server]
-        return {**env_for(self.home), "DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
-                "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url,
-                "DESKCTL_ZOHO_CLIENT_ID": "1000.CLIENTID",
-                "DESKCTL_ZOHO_CLIENT_SECRET": "client-secret-value",
-                "DESKCTL_ZOHO_REFRESH_TOKEN": "1000.refresh-token-value",
+        return {**env_for(self.home), **zoho_env(url),
                 # Desk write batches of 2 x 25: a run has several of each kind to stop after
                 "DESKCTL_ZOHO_CONCURRENCY": "2", **extra}
 
@@ -109,29 +104,19 @@ def served_world(home: Path, contacts: int = CONTACTS, accounts: int = 300,
         seed_sandbox(sandbox, home, contacts, accounts)
     finally:
         del os.environ["DESKCTL_NOW"]
-    emulator = CheckedEmulator(sandbox)
-    world = ServedWorld(home, sandbox, emulator)
-    servers = []
-    for name, faults in (("clean", Faults()),
-                         ("lossy", Faults(lost_create_rate=lost_rate, seed=7))):
-        server = make_server(emulator, "127.0.0.1", 0, faults)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        world.urls[name] = f"http://127.0.0.1:{server.server_address[1]}"
-    world.lost = servers[1].lost_answers  # type: ignore[attr-defined]
     try:
-        for args in (("portal", "connect", "acme-support"),
-                     ("sync", "configure", "--mode", "bidirectional")):
-            proc = world.deskctl(*args)
-            _out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
-        yield world
+        with serving(sandbox, Faults(), Faults(lost_create_rate=lost_rate, seed=7)) as served:
+            world = ServedWorld(home, sandbox, served.emulator,
+                                dict(zip(("clean", "lossy"), served.urls, strict=True)),
+                                served.lost[1])
+            for args in (("portal", "connect", "acme-support"),
+                         ("sync", "configure", "--mode", "bidirectional")):
+                proc = world.deskctl(*args)
+                _out, err = proc.communicate(timeout=120)
+                assert proc.returncode == 0, err
+            yield world
     finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
         sandbox.close()
-    assert emulator.problems == [], "requests or answers that break Zoho's specification"
 
 
 @dataclass

@@ -4,7 +4,9 @@ sends and every answer the emulator gives is checked against Zoho's OpenAPI spec
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import responses
 from deskctl.backends.local import LocalBackend
 from deskctl.backends.local.emulator import Emulator
 from deskctl.backends.local.seed import SeedCounts, seed
+from deskctl.backends.local.server import Faults, make_server
 from deskctl.backends.zoho import ZohoBackend
 from deskctl.backends.zoho.auth import TokenProvider
 from deskctl.backends.zoho.settings import ZohoSettings
@@ -90,6 +93,40 @@ class CheckedEmulator(Emulator):
         return reply
 
 
+@dataclass
+class Serving:
+    emulator: CheckedEmulator
+    urls: list[str]  # one server each
+    lost: list[list[str]]  # per server, "POST <path>" of each create answer it lost
+
+
+@contextmanager
+def serving(sandbox: LocalBackend, *faults: Faults) -> Iterator[Serving]:
+    """The sandbox served as Zoho on loopback sockets (`sandbox serve`'s server): one
+    server per ``faults``, all over one checked emulator. Every request and answer that
+    crossed them must keep Zoho's specifications."""
+    emulator = CheckedEmulator(sandbox)
+    servers = []
+    try:
+        for each in faults:
+            server = make_server(emulator, "127.0.0.1", 0, each)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+        yield Serving(emulator, [f"http://127.0.0.1:{s.server_address[1]}" for s in servers],
+                      [s.lost_answers for s in servers])  # type: ignore[attr-defined]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert emulator.problems == [], "requests or answers that break Zoho's specification"
+
+
+def zoho_env(url: str) -> dict[str, str]:
+    """The environment that points the zoho backend at a served sandbox, credentials too."""
+    return {"DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
+            "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url, **CREDENTIALS}
+
+
 def settings(**overrides: Any) -> ZohoSettings:
     base = dict(data_center="com", crm_url=CRM, desk_url=DESK, accounts_url=ACCOUNTS,
                 concurrency=4, timeout=5, deal_link_field="cf_deal_ids", retries=4,
@@ -98,11 +135,16 @@ def settings(**overrides: Any) -> ZohoSettings:
     return ZohoSettings(**base)  # type: ignore[arg-type]
 
 
+#: what the emulator accepts (any values) and the tests give the zoho backend
+CREDENTIALS = {"DESKCTL_ZOHO_CLIENT_ID": "1000.CLIENTID",
+               "DESKCTL_ZOHO_CLIENT_SECRET": "client-secret-value",
+               "DESKCTL_ZOHO_REFRESH_TOKEN": "1000.refresh-token-value"}
+
+
 @pytest.fixture
 def zoho_credentials(monkeypatch: pytest.MonkeyPatch) -> CredentialStore:
-    monkeypatch.setenv("DESKCTL_ZOHO_CLIENT_ID", "1000.CLIENTID")
-    monkeypatch.setenv("DESKCTL_ZOHO_CLIENT_SECRET", "client-secret-value")
-    monkeypatch.setenv("DESKCTL_ZOHO_REFRESH_TOKEN", "1000.refresh-token-value")
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     return CredentialStore("default")
 
 

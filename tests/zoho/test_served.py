@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,22 +18,14 @@ from deskctl.backends.zoho import ZohoBackend
 from deskctl.backends.zoho.auth import TokenProvider
 from deskctl.errors import UsageError
 from tests.backends.contract import BackendContract, World
-from tests.zoho.conftest import CheckedEmulator, settings
+from tests.zoho.conftest import serving, settings, zoho_env
 
 
 def served(tmp_path: Path, faults: Faults) -> Iterator[tuple[str, LocalBackend]]:
     sandbox = LocalBackend(tmp_path / "served.db")
     seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
-    emulator = CheckedEmulator(sandbox)
-    server = make_server(emulator, "127.0.0.1", 0, faults)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", sandbox
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert emulator.problems == [], "requests or answers that break Zoho's specification"
+    with serving(sandbox, faults) as server:
+        yield server.urls[0], sandbox
 
 
 def backend_for(url: str, credentials, tmp_path: Path, **overrides) -> ZohoBackend:
@@ -121,8 +112,7 @@ def test_the_served_daily_limit_ends_a_sync_with_exit_7(tmp_path: Path, zoho_cre
         sandbox.crm.create_records("Contacts", [{"Last_Name": f"S{i}",
                                                  "Email": f"s{i}@x.example"}
                                                 for i in range(60)])
-        env = {"DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
-               "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url}
+        env = zoho_env(url)
         assert run("portal", "connect", "acme-support", env=env).exit_code == 0
         assert run("sync", "configure", "--mode", "one-way", env=env).exit_code == 0
         result = run("sync", "run", env=env)
@@ -137,8 +127,7 @@ def test_stats_signals_and_history_over_sockets(tmp_path: Path, zoho_credentials
     """Ratings (customerHappiness) and history with an escalation (History) over real
     sockets, every request and answer checked: stats, signals list and ticket history."""
     for url, sandbox in served(tmp_path, Faults()):
-        env = {"DESKCTL_BACKEND": "zoho", "DESKCTL_ZOHO_CRM_URL": url,
-               "DESKCTL_ZOHO_DESK_URL": url, "DESKCTL_ZOHO_ACCOUNTS_URL": url}
+        env = zoho_env(url)
         assert run("portal", "connect", "acme-support", env=env).exit_code == 0
         portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
         desk = sandbox.desk(portal)
