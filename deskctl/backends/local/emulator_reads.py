@@ -5,6 +5,8 @@ error that the emulator turns into Zoho's error answer."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,6 +17,18 @@ from deskctl.errors import ValidationError
 from deskctl.models.records import Record, Tombstone, instant
 
 Answer = tuple[int, Any]
+
+
+@dataclasses.dataclass
+class Reply:
+    """One answer of the emulator: HTTP status, JSON body (None: no body) and headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
 
 # COQL-Overview / COQL-Limitations (zoho.com/crm/developer/docs/api/v8/): at most 50 SELECT
 # columns, 2,000 records per query, 100,000 through LIMIT and OFFSET
