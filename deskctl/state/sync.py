@@ -5,18 +5,16 @@ field-level conflicts, record errors, records kept apart after an unlink, create
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from deskctl import clock
 from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side
+from deskctl.state.batch import StateBatch
 from deskctl.state.store import SYNC_TABLES, StateStore
 
 CHUNK = 500  # ids per IN (...) query, under every database's parameter limit
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
 def _pair(module: str, r: Any) -> Pair:
@@ -62,22 +60,22 @@ class SyncStore:
                                   "(crm_held IS NOT NULL OR desk_held IS NOT NULL)", (module,))
         return [_pair(module, r) for r in rows]
 
+    @contextmanager
+    def batch(self) -> Iterator[StateBatch]:
+        """Many records' pair, conflict, error, intent and kept-apart writes, sent
+        set-based when the block ends (nothing is sent if it raises); all in one
+        transaction."""
+        with self.store.transaction():
+            writes = StateBatch(self.store)
+            yield writes
+            writes.flush()
+
     def save_pairs(self, pairs: Iterable[Pair]) -> None:
         """Insert or replace pairs; a record is in one pair only, so a pair sharing either
         id with a new one is replaced by it."""
-        now = clock.now_iso()
-        with self.store.transaction() as conn:
-            for p in pairs:
-                conn.execute("DELETE FROM sync_pairs WHERE module = ? AND (crm_id = ? OR "
-                             "desk_id = ?)", (p.module, p.crm_id, p.desk_id))
-                fp = p.legacy_fp
-                conn.execute(
-                    "INSERT INTO sync_pairs (module, crm_id, desk_id, crm_fp, desk_fp, "
-                    "crm_modified, desk_modified, synced_at, base, crm_held, desk_held) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (p.module, p.crm_id, p.desk_id, fp.get(CRM, ""), fp.get(DESK, ""),
-                     p.modified.get(CRM, ""), p.modified.get(DESK, ""), now, _json(p.base),
-                     _json(p.held.get(CRM)), _json(p.held.get(DESK))))
+        with self.batch() as writes:
+            for pair in pairs:
+                writes.save_pair(pair)
 
     def forget_links(self, modules: tuple[str, ...]) -> int:
         """Drop the record pairs (and their cursors, conflicts, errors) of ``modules``;
@@ -108,11 +106,8 @@ class SyncStore:
         return {r[0]: r[1] for r in rows}
 
     def drop_pair(self, module: str, crm_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_pairs WHERE module = ? AND crm_id = ?",
-                         (module, crm_id))
-            conn.execute("DELETE FROM sync_conflicts WHERE module = ? AND crm_id = ?",
-                         (module, crm_id))
+        with self.batch() as writes:
+            writes.drop_pair(module, crm_id)
 
     # cursors: side is crm, desk, crm-deleted or desk-deleted
 
@@ -136,16 +131,8 @@ class SyncStore:
     def add_conflict(self, module: str, crm_id: str, desk_id: str,
                      fields: dict[str, tuple[Any, Any]]) -> None:
         """Open (or update) a pair's conflict: {field: (CRM value, Desk value)}."""
-        crm_values = {f: v[0] for f, v in fields.items()}
-        desk_values = {f: v[1] for f, v in fields.items()}
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO sync_conflicts (module, crm_id, desk_id, crm_values, "
-                         "desk_values, detected_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                         "ON CONFLICT(module, crm_id) DO UPDATE SET desk_id = excluded.desk_id, "
-                         "crm_values = excluded.crm_values, desk_values = excluded.desk_values, "
-                         "fields = excluded.fields",
-                         (module, crm_id, desk_id, _json(crm_values), _json(desk_values),
-                          clock.now_iso(), _json(sorted(fields))))
+        with self.batch() as writes:
+            writes.add_conflict(module, crm_id, desk_id, fields)
 
     def open_conflicts(self, module: str) -> dict[str, dict[str, tuple[Any, Any]]]:
         """{CRM id: {field: (CRM value, Desk value)}} of a module's open conflicts."""
@@ -158,9 +145,8 @@ class SyncStore:
         return result
 
     def close_conflict(self, module: str, crm_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_conflicts WHERE module = ? AND crm_id = ?",
-                         (module, crm_id))
+        with self.batch() as writes:
+            writes.close_conflict(module, crm_id)
 
     def conflicts(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT * FROM sync_conflicts ORDER BY id")
@@ -180,21 +166,12 @@ class SyncStore:
                      kind: str = "write", match_key: str = "") -> None:
         """kind: write (retried every run) or ambiguous (looked at again when a record
         sharing ``match_key`` changes)."""
-        now = clock.now_iso()
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO sync_errors (module, side, record_id, message, "
-                         "first_seen, last_seen, attempts, kind, match_key) "
-                         "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
-                         "ON CONFLICT(module, side, record_id) DO UPDATE SET "
-                         "message = excluded.message, last_seen = excluded.last_seen, "
-                         "kind = excluded.kind, match_key = excluded.match_key, "
-                         "attempts = sync_errors.attempts + 1",
-                         (module, side, record_id, message, now, now, kind, match_key))
+        with self.batch() as writes:
+            writes.record_error(module, side, record_id, message, kind, match_key)
 
     def clear_error(self, module: str, side: str, record_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_errors WHERE module = ? AND side = ? AND record_id = ?",
-                         (module, side, record_id))
+        with self.batch() as writes:
+            writes.clear_error(module, side, record_id)
 
     def errors(self, module: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM sync_errors" + (" WHERE module = ?" if module else "")
@@ -211,9 +188,8 @@ class SyncStore:
         return {(r[0], r[1]) for r in rows} | self.ignored_ids(module)
 
     def keep_apart(self, module: str, side: str, record_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO sync_unlinked (module, side, record_id) VALUES "
-                         "(?, ?, ?) ON CONFLICT DO NOTHING", (module, side, record_id))
+        with self.batch() as writes:
+            writes.keep_apart(module, side, record_id)
 
     # records left out of the sync by hand (`sync ignore`); kept apart like unlinked ones
 
@@ -262,20 +238,13 @@ class SyncStore:
     def add_intents(self, module: str, side: str,
                     intents: list[tuple[str, dict[str, Any], list[str], str]]) -> None:
         """Before creates: (source id, payload values, match keys, fingerprint) each."""
-        now = clock.now_iso()
-        with self.store.transaction() as conn:
+        with self.batch() as writes:
             for record_id, payload, keys, fp in intents:
-                conn.execute("INSERT INTO sync_intents (module, side, record_id, at, payload, "
-                             "match_keys, fp) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                             "(module, side, record_id) DO UPDATE SET payload = "
-                             "excluded.payload, match_keys = excluded.match_keys, "
-                             "fp = excluded.fp",
-                             (module, side, record_id, now, _json(payload), _json(keys), fp))
+                writes.add_intent(module, side, record_id, payload, keys, fp)
 
     def clear_intent(self, module: str, side: str, record_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_intents WHERE module = ? AND side = ? AND "
-                         "record_id = ?", (module, side, record_id))
+        with self.batch() as writes:
+            writes.clear_intent(module, side, record_id)
 
     # run history
 

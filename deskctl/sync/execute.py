@@ -19,6 +19,7 @@ from deskctl import clock
 from deskctl.errors import DeskctlError
 from deskctl.models.records import WriteResult
 from deskctl.models.sync import CRM, SIDES, Pair, Side, other
+from deskctl.state.batch import StateBatch
 from deskctl.state.sync import SyncStore
 from deskctl.sync.mapping import ModuleMapping, fingerprint, intent_keys, to_side
 from deskctl.sync.merge import Policy
@@ -101,9 +102,9 @@ class Executor:
 
     def apply(self, actions: list[Action]) -> Outcome:
         state = [a for a in actions if a.kind in STATE_KINDS]
-        with self.sync.store.transaction():
+        with self.sync.batch() as writes:
             for action in state:
-                self._record_state(action)
+                self._record_state(writes, action)
         _exit_hook("state")
         self.progress(len(state))
         for side in SIDES:
@@ -115,33 +116,33 @@ class Executor:
 
     # state actions
 
-    def _save(self, pair: Pair) -> None:
+    def _save(self, writes: StateBatch, pair: Pair) -> None:
         self.pairs[pair.crm_id] = pair
-        self.sync.save_pairs([pair])
+        writes.save_pair(pair)
 
-    def _record_state(self, action: Action) -> None:
+    def _record_state(self, writes: StateBatch, action: Action) -> None:
         crm_id, desk_id = str(action.crm_id), str(action.desk_id)
         if action.kind == "unlink":
-            self.sync.drop_pair(self.module, crm_id)
+            writes.drop_pair(self.module, crm_id)
             if action.target is not None:
                 kept = crm_id if action.target == CRM else desk_id
-                self.sync.keep_apart(self.module, action.target, kept)
+                writes.keep_apart(self.module, action.target, kept)
         elif action.kind == "problem":
             side = action.target or CRM
-            self.sync.record_error(self.module, side, crm_id if side == CRM else desk_id,
-                                   action.reason, "ambiguous" if action.key else "write",
-                                   action.key)
+            writes.record_error(self.module, side, crm_id if side == CRM else desk_id,
+                                action.reason, "ambiguous" if action.key else "write",
+                                action.key)
         else:
             assert action.pair is not None
-            self._save(action.pair)
+            self._save(writes, action.pair)
             if action.conflicts:
-                self.sync.add_conflict(self.module, crm_id, desk_id, action.conflicts)
+                writes.add_conflict(self.module, crm_id, desk_id, action.conflicts)
             elif action.closes:
-                self.sync.close_conflict(self.module, crm_id)
+                writes.close_conflict(self.module, crm_id)
             if action.kind == "link":
                 for side, record_id in ((CRM, crm_id), ("desk", desk_id)):
-                    self.sync.clear_intent(self.module, side, record_id)
-                    self.sync.clear_error(self.module, side, record_id)
+                    writes.clear_intent(self.module, side, record_id)
+                    writes.clear_error(self.module, side, record_id)
         self.outcome.done(action)
 
     # writes
@@ -174,11 +175,11 @@ class Executor:
             results = {i: WriteResult(False, error=msg) for i, msg in early.items()}
             results.update(zip(todo, answers, strict=True))
             recreate: list[Action] = []
-            with self.sync.store.transaction():
+            with self.sync.batch() as writes:  # the batch's outcomes: one transaction
                 for i, action in enumerate(batch):
                     if results[i].error is LIMITED:
                         continue  # not written, no error either: the next run does it
-                    again = self._record(side, kind, action, results[i])
+                    again = self._record(writes, side, kind, action, results[i])
                     if again is not None:
                         recreate.append(again)
             _exit_hook(f"{kind}-{side}")
@@ -188,45 +189,47 @@ class Executor:
             if recreate:
                 self._write(side, "create", recreate)
 
-    def _record(self, side: Side, kind: WriteKind, action: Action,
+    def _record(self, writes: StateBatch, side: Side, kind: WriteKind, action: Action,
                 result: WriteResult) -> Action | None:
         """Record one write's outcome; returns a create when the record to update is gone
         and the policy re-creates it."""
         source = other(side)
         source_id = str(action.source_id())
         if not result.ok and result.not_found and kind != "create":
-            return self._gone(side, kind, action)
+            return self._gone(writes, side, kind, action)
         if not result.ok:
             if kind == "create" and not result.lost:  # rejected: nothing was created
-                self.sync.clear_intent(self.module, source, source_id)
-            self.sync.record_error(self.module, source, source_id,
-                                   f"{kind} in {side} failed: {result.error}")
+                writes.clear_intent(self.module, source, source_id)
+            writes.record_error(self.module, source, source_id,
+                                f"{kind} in {side} failed: {result.error}")
             self.outcome.failed.append((action, str(result.error)))
             return None
         written = result.modified_time or clock.now_iso()
         if kind == "delete":
-            self.sync.drop_pair(self.module, str(action.crm_id))
+            writes.drop_pair(self.module, str(action.crm_id))
         elif kind == "create":
             ids = {side: str(result.id), source: source_id}
-            self._save(Pair(self.module, ids[CRM], ids["desk"], dict(action.values), {},
-                            {side: written, source: ""}))
-            self.sync.clear_intent(self.module, source, source_id)
-            self.sync.clear_error(self.module, source, source_id)
+            self._save(writes, Pair(self.module, ids[CRM], ids["desk"], dict(action.values), {},
+                                    {side: written, source: ""}))
+            writes.clear_intent(self.module, source, source_id)
+            writes.clear_error(self.module, source, source_id)
         else:
             pair = self.pairs.get(str(action.crm_id))
             if pair is not None:
                 held = {s: v for s, v in pair.held.items() if s != side}
-                self._save(replace(pair, held=held, modified={**pair.modified, side: written}))
-            self.sync.clear_error(self.module, source, source_id)
+                self._save(writes, replace(pair, held=held,
+                                           modified={**pair.modified, side: written}))
+            writes.clear_error(self.module, source, source_id)
         self.outcome.done(action)
         return None
 
-    def _gone(self, side: Side, kind: WriteKind, action: Action) -> Action | None:
+    def _gone(self, writes: StateBatch, side: Side, kind: WriteKind,
+              action: Action) -> Action | None:
         """The record to write was deleted on ``side``: a tombstone seen late."""
         source = other(side)
         crm_id = str(action.crm_id)
         pair = self.pairs.get(crm_id)
-        self.sync.drop_pair(self.module, crm_id)
+        writes.drop_pair(self.module, crm_id)
         if kind == "delete":
             self.outcome.done(action)
             return None
@@ -240,7 +243,7 @@ class Executor:
                           values=dict(pair.base),
                           reason=f"deleted in {label} but edited on the other side: the "
                                  "edit wins")
-        self.sync.keep_apart(self.module, source, pair.id(source) if pair else
-                             str(action.source_id()))
+        writes.keep_apart(self.module, source, pair.id(source) if pair else
+                          str(action.source_id()))
         self.outcome.done(Action("unlink", self.module, source, action.crm_id, action.desk_id))
         return None
