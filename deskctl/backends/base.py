@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from deskctl.backends.meter import CallMeter
@@ -115,6 +116,11 @@ class DeskApi(ABC):
 
     def __init__(self, portal_id: str) -> None:
         self.portal_id = portal_id
+
+    def write_session(self) -> AbstractContextManager[Any]:
+        """Around a batch of one-record writes: a backend that can may commit them together
+        (all or none; the sandbox file does). Not an API call; nothing on Zoho."""
+        return nullcontext()
 
     @abstractmethod
     def agents(self) -> list[Agent]: ...

@@ -10,6 +10,7 @@ from deskctl.backends.meter import CallMeter
 
 WRITES = {"create_records", "update_records", "delete_records", "create_record",
           "update_record", "delete_record"}
+UNCOUNTED = {"write_session"}  # grouping of calls, not a call
 
 
 class Counted:
@@ -23,7 +24,8 @@ class Counted:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._api, name)
-        if not callable(attr) or name.startswith("_") or self._counts_itself:
+        if not callable(attr) or name.startswith("_") or name in UNCOUNTED or \
+                self._counts_itself:
             return attr
 
         def counted(*args: Any, **kwargs: Any) -> Any:

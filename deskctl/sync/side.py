@@ -99,7 +99,8 @@ class SideApi:
 
         workers = max(1, int(self.api.concurrency))
         if workers == 1 or len(items) == 1:
-            return [one(item) for item in items]
+            with self.api.write_session():
+                return [one(item) for item in items]
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(one, items))
 

@@ -82,16 +82,18 @@ class SandboxDb(SqliteFile):
             conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
                          "SET value = excluded.value", (key, json.dumps(value)))
 
-    def next_seq(self) -> int:
-        """A counter that orders every write (ids and same-second modifications)."""
-        with self.transaction():
-            value = int(self.meta("seq", 0)) + 1
-            self.set_meta("seq", value)
-        return value
+    def next_seq(self, count: int = 1) -> int:
+        """A counter that orders every write (ids and same-second modifications); moves it
+        by ``count`` in one statement and returns the last value taken."""
+        with self.transaction() as conn:
+            row = conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE "
+                               "SET value = CAST(value AS INTEGER) + ? RETURNING value",
+                               (str(count), count)).fetchone()
+        return int(row[0])
 
-    def new_id(self, side: str) -> str:
+    def new_id(self, side: str, seq: int | None = None) -> str:
         prefix, width = (CRM_ID_PREFIX, 12) if side == CRM_SCOPE else (DESK_ID_PREFIX, 10)
-        return f"{prefix}{self.next_seq():0{width}d}"
+        return f"{prefix}{seq if seq is not None else self.next_seq():0{width}d}"
 
     # generic records: scope is "crm" or a portal id; kind is a module or Desk collection
 
@@ -153,9 +155,13 @@ class SandboxDb(SqliteFile):
                ) -> Record:
         with self.transaction() as conn:
             now = clock.now_iso()
-            rid = record_id or self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk")
+            if record_id:
+                rid, seq = record_id, self.next_seq()
+            else:  # one move of the counter for both: the id, then the row's order
+                seq = self.next_seq(2)
+                rid = self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk", seq - 1)
             conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (scope, kind, rid, json.dumps(data), now, now, self.next_seq()))
+                         (scope, kind, rid, json.dumps(data), now, now, seq))
         return Record(rid, data, now, now)
 
     def replace(self, scope: str, kind: str, record: Record, data: dict[str, Any]) -> Record:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from deskctl import clock
@@ -26,6 +27,7 @@ def _event(row: Any) -> TicketEvent:
 
 class LocalDesk(DeskApi):
     concurrency = 1  # one SQLite connection: writes are serial
+
     def __init__(self, db: SandboxDb, portal_id: str) -> None:
         super().__init__(portal_id)
         self.db = db
@@ -124,6 +126,10 @@ class LocalDesk(DeskApi):
     def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
         self.fields(kind)
         return self.db.records(self.portal_id, kind, modified_since)
+
+    def write_session(self) -> AbstractContextManager[Any]:
+        """One sandbox transaction for a batch: a commit per batch, not per record."""
+        return self.db.transaction()
 
     def get_record(self, kind: str, record_id: str) -> Record:
         self.fields(kind)
