@@ -18,6 +18,9 @@ _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECA
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
+_NEXT_ROW = re.compile(r"\)\s*,\s*\(")
+_IN_LIST = re.compile(r"\bIN\s*\(([^)]*)\)", re.IGNORECASE)
 _TABLE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 
@@ -50,6 +53,23 @@ def written_table(sql: str) -> str:
     """The table a write statement changes."""
     match = _TABLE.match(sql)
     return match.group(1) if match else ""
+
+
+@lru_cache(maxsize=1024)
+def template(query: str) -> bytes:
+    """A translated query as a ``bytes % literals`` template (``%s`` each value, ``%%``)."""
+    return query.encode()
+
+
+@lru_cache(maxsize=1024)
+def rows_named(query: str) -> int:
+    """About how many rows a translated write touches: its VALUES tuples, the values of
+    its IN (...) list, else one (for when to refresh the planner's statistics)."""
+    values = _VALUES.search(query)
+    if values:
+        return len(_NEXT_ROW.findall(query, values.end())) + 1
+    listed = _IN_LIST.search(query)
+    return max(1, listed.group(1).count("%s")) if listed else 1
 
 
 def _placeholders(text: str) -> str:

@@ -85,7 +85,10 @@ class PgConnection:
     def __init__(self, raw: Any, db: PgDatabase) -> None:
         self.raw = raw
         self._db = db
-        self._render = driver().ClientCursor(raw)
+        # values rendered as psycopg's client-side binding does (ClientCursor.mogrify),
+        # without re-parsing each statement's text: set-based writes are long, and psycopg
+        # caches the parse of short statements only
+        self._literal = driver().adapt.Transformer(raw).as_literal
         self._queue: list[str] = []
         self._changed: dict[str, int] = {}  # rows written per table since its last ANALYZE
         self.deferring = False
@@ -112,10 +115,13 @@ class PgConnection:
 
     def _defer(self, query: str, seq: Any) -> None:
         table = dialect.written_table(query)
+        template, rows = dialect.template(query), dialect.rows_named(query)
+        literal, encoding = self._literal, self.raw.info.encoding
         with self._db.lost_connection():
             for params in seq:
-                self._queue.append(self._render.mogrify(query, tuple(params)))
-                self._changed[table] = self._changed.get(table, 0) + 1
+                values = tuple(b"NULL" if v is None else literal(v) for v in params)
+                self._queue.append((template % values).decode(encoding))
+                self._changed[table] = self._changed.get(table, 0) + rows
         if len(self._queue) >= FLUSH_AT:
             self.flush()
 
