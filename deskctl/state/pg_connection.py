@@ -70,7 +70,7 @@ class _Deferred:
 
 DEFERRED = _Deferred()
 FLUSH_AT = 2000  # statements held before they are sent anyway
-ANALYZE_AFTER = 2000  # rows written to a table before its statistics are refreshed
+ANALYZE_AFTER = 2000  # rows written to a table before its statistics are first refreshed
 
 
 class PgConnection:
@@ -91,6 +91,7 @@ class PgConnection:
         self._literal = driver().adapt.Transformer(raw).as_literal
         self._queue: list[str] = []
         self._changed: dict[str, int] = {}  # rows written per table since its last ANALYZE
+        self._analyze_at: dict[str, int] = {}  # doubles each time: a few ANALYZEs per run
         self.deferring = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -146,11 +147,13 @@ class PgConnection:
         self.flush(then="COMMIT")
         # A first sync fills tables faster than autovacuum looks at them; without fresh
         # statistics the planner scans whole tables for the run's next key lookups.
-        stale = [t for t, n in self._changed.items() if t and n >= ANALYZE_AFTER]
+        stale = [t for t, n in self._changed.items()
+                 if t and n >= self._analyze_at.get(t, ANALYZE_AFTER)]
         if stale:
             with self._db.lost_connection(), self._db.interruptible():
                 self.raw.execute("ANALYZE " + ", ".join(quote(t) for t in stale))
             for table in stale:
+                self._analyze_at[table] = 2 * self._analyze_at.get(table, ANALYZE_AFTER)
                 del self._changed[table]
 
     def discard(self) -> None:
