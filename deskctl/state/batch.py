@@ -37,8 +37,11 @@ INTENT_UPSERT = ("ON CONFLICT (module, side, record_id) DO UPDATE SET payload = 
                  "excluded.payload, match_keys = excluded.match_keys, fp = excluded.fp")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(..., same options)
+
+
 def as_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    return None if value is None else _ENCODER.encode(value)
 
 
 def chunks(rows: list[Any], width: int, fixed: int = 0) -> Iterator[list[Any]]:

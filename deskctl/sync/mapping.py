@@ -133,9 +133,11 @@ def canonical(mapping: ModuleMapping, side: Side, data: dict[str, Any],
     return values
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
 def fingerprint(values: dict[str, Any]) -> str:
-    text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(_CANONICAL.encode(values).encode()).hexdigest()[:32]
 
 
 def match_key(module: str, values: dict[str, Any]) -> str | None:

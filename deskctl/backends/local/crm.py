@@ -68,7 +68,7 @@ class LocalCrm(CrmApi):
     def _problems(self, meta: ModuleMeta, data: dict[str, Any],
                   partial: bool) -> list[tuple[str, str]]:
         return validate(meta, data, partial=partial, exists=lambda target, record_id:
-                        self.db.record(CRM_SCOPE, target, record_id) is not None)
+                        self.db.exists(CRM_SCOPE, target, record_id))
 
     def _result(self, problems: list[tuple[str, str]], write: Any) -> WriteResult:
         if problems:
@@ -111,7 +111,7 @@ class LocalCrm(CrmApi):
         results = []
         with self.db.transaction():
             for record_id in ids:
-                if self.db.record(CRM_SCOPE, kind, record_id) is None:
+                if not self.db.exists(CRM_SCOPE, kind, record_id):
                     results.append(WriteResult(False, id=record_id, not_found=True,
                                                error=f"no {kind} record with id {record_id}"))
                 else:

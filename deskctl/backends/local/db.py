@@ -125,6 +125,11 @@ class SandboxDb(SqliteFile):
                                 (scope, kind, record_id)).fetchone()
         return self._record(row) if row else None
 
+    def exists(self, scope: str, kind: str, record_id: str) -> bool:
+        """Whether the record is there (a lookup's check: its data is not read)."""
+        return self.conn.execute("SELECT 1 FROM records WHERE scope = ? AND kind = ? AND id = ?",
+                                 (scope, kind, record_id)).fetchone() is not None
+
     def many(self, scope: str, kind: str, ids: list[str]) -> list[Record]:
         """The records of ``ids`` that exist, in no particular order."""
         found: list[Record] = []

@@ -151,7 +151,7 @@ class LocalDesk(DeskApi):
             return any(d["id"] == value for d in self.departments())
         if target == "agents":
             return any(a.id == value and a.status == "active" for a in self.agents())
-        return self.db.record(self.portal_id, target, value) is not None
+        return self.db.exists(self.portal_id, target, value)
 
     def _validate(self, kind: str, data: dict[str, Any], partial: bool) -> None:
         ensure_valid(self.fields(kind), data, partial=partial, exists=self._lookup_exists)
