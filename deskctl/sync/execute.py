@@ -98,7 +98,7 @@ class Executor:
         self.policy = policy
         self.progress = progress
         self.outcome = Outcome()
-        self.pairs: dict[str, Pair] = {}  # by CRM id: pairs recorded by this run
+        self.pairs: dict[str, Pair] = {}  # by CRM id: pairs recorded before the writes
 
     def apply(self, actions: list[Action]) -> Outcome:
         state = [a for a in actions if a.kind in STATE_KINDS]
@@ -209,8 +209,10 @@ class Executor:
             writes.drop_pair(self.module, str(action.crm_id))
         elif kind == "create":
             ids = {side: str(result.id), source: source_id}
-            self._save(writes, Pair(self.module, ids[CRM], ids["desk"], dict(action.values), {},
-                                    {side: written, source: ""}))
+            # not kept in self.pairs: no later action of this run refers to a record it
+            # creates (a first sync of N records would hold N more pairs in memory)
+            writes.save_pair(Pair(self.module, ids[CRM], ids["desk"], dict(action.values), {},
+                                  {side: written, source: ""}))
             writes.clear_intent(self.module, source, source_id)
             writes.clear_error(self.module, source, source_id)
         else:
