@@ -64,7 +64,8 @@ class SyncStore:
     def batch(self) -> Iterator[StateBatch]:
         """Many records' pair, conflict, error, intent and kept-apart writes, sent
         set-based when the block ends (nothing is sent if it raises); all in one
-        transaction."""
+        transaction. Inside the block, write those rows through the batch only: a
+        one-record method would be sent before what the batch still holds."""
         with self.store.transaction():
             writes = StateBatch(self.store)
             yield writes
