@@ -43,14 +43,23 @@ class RunOptions:
 
 
 
-def _after_this_second() -> str:
-    """The time once the clock has left the second of the last write (times have whole
-    seconds), so a cursor at it is past every write made so far."""
-    start, waited = clock.now_iso(), 0.0
-    while clock.now_iso() == start and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
+def _after_second(of: str) -> str:
+    """The time once the clock has left the second ``of`` (times have whole seconds), so a
+    cursor at it is past every write made up to ``of``."""
+    waited = 0.0
+    while clock.now_iso() <= of and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
         time.sleep(0.05)
         waited += 0.05
     return clock.now_iso()
+
+
+def _later(one: str, two: str | None) -> str:
+    """The later of two cursors (as instants): a cursor never moves back, so a run that
+    finds nothing does not undo what an earlier run's catch-up established."""
+    if two is None or clock.parse_time(one) >= clock.parse_time(two):
+        return one
+    return two
+
 
 class SyncRun:
     def __init__(self, crm: CrmApi, desk: DeskApi, sync: SyncStore,
@@ -73,7 +82,12 @@ class SyncRun:
                          [f.crm for f in mapping.fields])
 
     def _since(self, cursor: str | None) -> str | None:
-        if cursor is None or self.options.full:
+        return None if self.options.full else self._back(cursor)
+
+    def _back(self, cursor: str | None) -> str | None:
+        """Where a read from ``cursor`` starts: the overlap earlier, for writes committed
+        late and for clock skew."""
+        if cursor is None:
             return None
         return clock.iso(clock.parse_time(cursor) - timedelta(seconds=self.options.overlap_seconds))
 
@@ -96,13 +110,13 @@ class SyncRun:
                 snap.records[side][record.id] = record
                 read[side] += 1
                 self.progress.phase(f"Reading {module}", read)
-            snap.cursors[side] = started
+            snap.cursors[side] = _later(started, cursors.get(side))
             started = clock.now_iso()
             for stone in api.deleted(self._since(cursors.get(f"{side}-deleted"))):
                 snap.deleted[side].add(stone.id)
                 read["deleted"] += 1
                 self.progress.phase(f"Reading {module}", read)
-            snap.cursors[f"{side}-deleted"] = started
+            snap.cursors[f"{side}-deleted"] = _later(started, cursors.get(f"{side}-deleted"))
         self.progress.phase(f"Matching {module}")
         Gatherer(self.sync, sides, self.mappings[module], self._canonical(module)).gather(snap)
         return snap
@@ -150,42 +164,51 @@ class SyncRun:
             unsure=snap.unsure, reserved=snap.reserved, unlinked=unlinked,  # type: ignore[arg-type]
             conflicts=self.sync.open_conflicts(module))
 
-    def _catch_up(self, snap: Snapshot, counts: dict[str, int]) -> None:
-        """After writing to a side, read it once more from the same cursor: if everything
-        newer is our own writes coming back (values equal to their pair's base), the next
-        cursor may start after them, so the next run does not read them back. Anything
-        else (an edit made meanwhile, a new record) keeps the cursor where it was."""
+    def _catch_up(self, snap: Snapshot, counts: dict[str, int], written: str) -> None:
+        """After writing to a side (the last write ended at ``written``), read it once
+        more from the next cursor's start: if everything there is the run's own writes
+        coming back (values equal to their pair's base) or records this run read as they
+        are, the next cursor may start after them, so the next run does not read them back.
+        Anything else (an edit made meanwhile, a new record) keeps the cursor.
+
+        Records modified within the overlap before a read's start (say, imported just
+        before a first sync) are read again by the next run: the overlap is what guards
+        against writes committed late and clock skew, and only a read can tell."""
         module = snap.module
         values_of = self._canonical(module)
         for side, api in self.sides(module).items():
             if not any(counts.get(f"{kind}->{side}") for kind in ("create", "update")):
                 continue
             self.progress.phase(f"Checking {module}")
-            started = _after_this_second()
+            started = _after_second(written)
             clean, chunk = True, []
-            for record in api.changes(self._since(snap.cursors[side])):
+            for record in api.changes(self._back(snap.cursors[side])):
                 chunk.append(record)
                 if len(chunk) >= 500:
-                    clean = clean and self._echoes(snap, side, chunk, values_of)
-                    chunk = []
+                    clean, chunk = self._echoes(snap, side, chunk, values_of), []
+                    if not clean:
+                        break
             clean = clean and self._echoes(snap, side, chunk, values_of)
             self.progress.phase("Writing")
             if clean:
                 # this read already covered the overlap before its start: the next one
                 # starts exactly here, after the run's own last writes
-                snap.cursors[side] = clock.iso(clock.parse_time(started) + timedelta(
-                    seconds=self.options.overlap_seconds))
+                snap.cursors[side] = _later(clock.iso(clock.parse_time(started) + timedelta(
+                    seconds=self.options.overlap_seconds)), snap.cursors[side])
 
     def _echoes(self, snap: Snapshot, side: Side, records: list[Record],
                 values_of: Any) -> bool:
-        module = snap.module
-        pairs = {p.id(side): p for p in self.sync.pairs_for(module, side,
-                                                            [r.id for r in records])}
-        for record in records:
+        """Whether each record is one this run read as it is (same time, same values), or
+        its pair's base values (our own write, or nothing the pair does not know)."""
+        seen = snap.records[side]
+        todo = [r for r in records if (r.id not in seen or seen[r.id].modified_time !=
+                                       r.modified_time or seen[r.id].data != r.data)]
+        if not todo:
+            return True
+        pairs = {p.id(side): p for p in self.sync.pairs_for(snap.module, side,
+                                                            [r.id for r in todo])}
+        for record in todo:
             pair = pairs.get(record.id)
-            seen = snap.records[side].get(record.id)
-            if seen is not None and seen.modified_time == record.modified_time:
-                continue  # read by this run as it is: already handled
             if pair is None or pair.owes or values_of(side, record) != pair.base:
                 return False
         return True
@@ -242,7 +265,7 @@ class SyncRun:
                                     tick)
                 outcome = executor.apply(actions)
                 del actions, executor
-                self._catch_up(snap, outcome.counts)
+                self._catch_up(snap, outcome.counts, clock.now_iso())
                 with self.sync.store.transaction():
                     for side, cursor in snap.cursors.items():
                         self.sync.set_cursor(module, side, cursor)
