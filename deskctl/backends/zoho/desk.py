@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,30 +155,51 @@ class ZohoDesk(DeskApi):
         Contact.json, Account.json, Ticket.json), the searches answer them all
         (searchContacts/searchAccounts/searchTickets in Search.json).
 
-        Keyset windows on modifiedTime: each query is `modifiedTimeRange=<key>,<end>`
-        sorted by modifiedTime from 0, where <key> is the newest time of the page before,
-        so an edit during the listing moves a record to the end without shifting another
-        past a page. Records at <key> already yielded are skipped; when a whole page sits
-        at one instant, that instant is read on its own (`_instant`)."""
+        Keyset windows on modifiedTime, paged by offsets inside a window (`_pages_from`):
+        every page starts on the last row of the page before, and that row must come back
+        first. If it does not, a record before it was edited meanwhile (it left for the end
+        of the window) and the rows shifted, so the window restarts at the newest instant
+        read, skipping the ids already yielded at it; so it does when `from` would pass
+        Desk's cap. Records sharing an instant (Desk's times have milliseconds, "2016-06-21T
+        13:16:14.000Z" in desk-api.md §10, but writes can share one) are read once, never
+        once per page boundary."""
         self.fields(kind)
         key = instant(modified_since) if modified_since else EPOCH
-        done: set[str] = set()  # ids yielded at `key`
+        newest, done = key, set[str]()  # the newest instant yielded, the ids yielded at it
         while True:
-            rows, _count = self._search_window(kind, key, None, 0)
-            for time, record in rows:
-                if time == key:
-                    if record.id in done:
+            anchor: tuple[str, datetime] | None = None
+            capped = fresh = False
+            pages = 0
+            for rows in self._pages_from(kind, key):
+                if rows is None:
+                    capped = True
+                    break
+                pages += 1
+                if anchor is not None:
+                    if not rows or (rows[0][1].id, rows[0][0]) != anchor:
+                        break  # shifted: restart at the newest instant
+                    rows = rows[1:]
+                for when, record in rows:
+                    if when > newest:
+                        newest, done = when, set()
+                    elif when == newest and record.id in done:
                         continue
                     done.add(record.id)
-                yield record
-            if len(rows) < LIMITS[kind]:
-                return
-            last = rows[-1][0]
-            if last == key:  # a whole page at one instant: read the instant by offsets
-                yield from self._instant(kind, key, done)
-                key, done = key + timedelta(milliseconds=1), set()
+                    fresh = True
+                    yield record
+                if rows:
+                    anchor = (rows[-1][1].id, rows[-1][0])
             else:
-                key, done = last, {r.id for t, r in rows if t == last}
+                # the window ended; pages read ahead were read before the caller saw them,
+                # so what it edited meanwhile is read from the newest instant on
+                if pages == 1 or not fresh:
+                    return
+                key = newest
+                continue
+            if capped and newest == key:
+                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
+                                   f"{_desk_range(key)}; Desk's search cannot page past them")
+            key = newest
 
     def _search_window(self, kind: str, low: datetime, high: datetime | None,
                        start: int) -> tuple[list[tuple[datetime, Record]], int]:
@@ -192,34 +213,33 @@ class ZohoDesk(DeskApi):
                 for raw in body.get("data", [])]
         return rows, int(body.get("count") or 0)
 
-    def _instant(self, kind: str, at: datetime, done: set[str]) -> Iterator[Record]:
-        """Every record modified at one instant, by offsets within `modifiedTimeRange=
-        at,at`. A record edited meanwhile leaves the instant and shifts the others: Desk's
-        `count` shows it, and the instant is read again from 0 (edits only ever leave a
-        past instant, so this ends)."""
-        start, count = 0, None
-        while True:
-            if start > MAX_FROM:
-                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
-                                   f"{_desk_range(at)}; Desk's search cannot page past them")
-            rows, now = self._search_window(kind, at, at, start)
-            if not rows and start:  # a 204 carries no count: did the instant shrink?
-                now = self._search_window(kind, at, at, 0)[1]
-                if count is None or now >= count:
+    def _pages_from(self, kind: str, key: datetime
+                    ) -> Iterator[list[tuple[datetime, Record]] | None]:
+        """The pages of `modifiedTimeRange=<key>,<end>` in order, each from the last row of
+        the one before (`from` 0, limit-1, 2(limit-1)...), until one is not full; None
+        when `from` would pass Desk's cap. After the first page, the pages its `count`
+        says are left are read `concurrency` at a time."""
+        limit = LIMITS[kind]
+        step = limit - 1
+        rows, count = self._search_window(kind, key, None, 0)
+        yield rows
+        start = step
+        with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
+            while len(rows) == limit:
+                if start > MAX_FROM:
+                    yield None
                     return
-            if not rows and not start:
-                return
-            if count is not None and now < count:
-                start, count = 0, now
-                continue
-            count = now
-            for _time, record in rows:
-                if record.id not in done:
-                    done.add(record.id)
-                    yield record
-            if len(rows) < LIMITS[kind]:
-                return
-            start += LIMITS[kind]
+                # the pages `count` rows need (at least one, to see where the window ends)
+                pages = max(1, -(-(count - 1 - start) // step))
+                starts = [at for at in range(start, start + pages * step, step)
+                          if at <= MAX_FROM]
+                for page in pool.map(lambda at: self._search_window(kind, key, None, at),
+                                     starts):
+                    rows, count = page
+                    yield rows
+                    if len(rows) < limit:
+                        return
+                start = starts[-1] + step
 
     def get_record(self, kind: str, record_id: str) -> Record:
         self.fields(kind)
