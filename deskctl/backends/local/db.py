@@ -120,6 +120,19 @@ class SandboxDb(SqliteFile):
                 return
             key = (rows[-1]["modified_time"], rows[-1]["seq"])
 
+    def window(self, scope: str, kind: str, first: str, last: str, offset: int, limit: int
+               ) -> tuple[int, list[Record]]:
+        """Records modified from ``first`` to ``last`` (both included), in `records`'
+        order: how many, and ``limit`` of them from ``offset`` (the emulator's searches)."""
+        where = "scope = ? AND kind = ? AND modified_time >= ? AND modified_time <= ?"
+        args = (scope, kind, first, last)
+        count = self.conn.execute(f"SELECT COUNT(*) FROM records WHERE {where}",
+                                  args).fetchone()[0]
+        rows = self.conn.execute(f"SELECT * FROM records WHERE {where} ORDER BY "
+                                 "modified_time, seq LIMIT ? OFFSET ?",
+                                 (*args, limit, offset)).fetchall()
+        return int(count), [self._record(r) for r in rows]
+
     def record(self, scope: str, kind: str, record_id: str) -> Record | None:
         row = self.conn.execute("SELECT * FROM records WHERE scope = ? AND kind = ? AND id = ?",
                                 (scope, kind, record_id)).fetchone()

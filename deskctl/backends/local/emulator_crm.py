@@ -93,8 +93,8 @@ class CrmRoutes:
         if parts == ["coql"] and method == "POST":
             return Reply(*reads.coql(
                 str((payload or {}).get("select_query", "")),
-                lambda m: [self._crm_record(m, r) for r in crm.list_records(
-                    crm.module(m).api_name)],
+                lambda m, since: (self._crm_record(m, r) for r in crm.list_records(
+                    crm.module(m).api_name, since)),
                 lambda m: {f.api_name for f in crm.module(m).fields}))
         module = crm.module(parts[0]).api_name
         since = headers.get("if-modified-since")

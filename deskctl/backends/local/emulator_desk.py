@@ -192,6 +192,11 @@ class DeskRoutes:
                 rows.reverse()
             return self._window(rows, query, False)
         if parts[1:] == ["search"]:
+            answer = reads.desk_window(query, lambda first, last, start, limit: desk.db.window(
+                desk.portal_id, kind, first, last, start, limit),
+                lambda r: self._desk_record(kind, r))
+            if answer is not None:
+                return Reply(*answer)
             return Reply(*reads.desk_search(list(desk.list_records(kind)), query,
                                             lambda r: self._desk_record(kind, r)))
         if len(parts) == 1 and method == "POST":

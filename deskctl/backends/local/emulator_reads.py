@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +75,31 @@ def desk_search(records: list[Record], query: dict[str, str],
     if not chunk:
         return 204, None
     return 200, {"data": [shape(r) for r in chunk], "count": len(matches)}
+
+
+def desk_window(query: dict[str, str],
+                window: Callable[[str, str, int, int], tuple[int, list[Record]]],
+                shape: Callable[[Record], dict[str, Any]]) -> Answer | None:
+    """The search the sync reads with (`modifiedTimeRange` only, sorted by modifiedTime):
+    desk_search's very answer, from ``window`` (first and last whole second, offset,
+    limit -> every match's count and that page), not from every record. None for any
+    other search."""
+    if set(query) - {"modifiedTimeRange", "sortBy", "from", "limit"} or \
+            query.get("sortBy") != "modifiedTime" or "modifiedTimeRange" not in query:
+        return None
+    low, high = _desk_range(query["modifiedTimeRange"])
+    start, limit = int(query.get("from", 0)), int(query.get("limit", 10))
+    if start > SEARCH_MAX_FROM:
+        raise ValidationError("The value passed for field 'from' exceeds the range of "
+                              "'0-4999'.")
+    # the sandbox keeps whole seconds: an instant is in [low, high] when its second is
+    # in [low rounded up, high rounded down]
+    first = low.replace(microsecond=0) + timedelta(seconds=1 if low.microsecond else 0)
+    count, chunk = window(clock.iso(first), clock.iso(high.replace(microsecond=0)), start,
+                          limit)
+    if not chunk:
+        return 204, None
+    return 200, {"data": [shape(r) for r in chunk], "count": count}
 
 
 def recycle_bin(stones: dict[str, list[Tombstone]], query: dict[str, str]) -> Answer:
@@ -216,8 +241,45 @@ def _condition(tokens: list[str], columns: set[str]) -> Callable[[Row], bool]:
     return test
 
 
-def coql(query: str, rows_of: Callable[[str], list[Row]], columns_of: Callable[[str], set[str]],
-         ) -> Answer:
+def _modified_floor(tokens: list[str]) -> datetime | None:
+    """The earliest Modified_Time the (already checked) criteria let through, if they
+    bound it: what the sandbox needs to read at all, never a filter of its own."""
+    pos = 0
+
+    def expr() -> datetime | None:
+        nonlocal pos
+        left = term()
+        while pos < len(tokens) and tokens[pos].lower() in ("and", "or"):
+            joiner, pos = tokens[pos].lower(), pos + 1
+            right = term()
+            if joiner == "and":
+                left = right if left is None else left if right is None else max(left, right)
+            else:
+                left = None if left is None or right is None else min(left, right)
+        return left
+
+    def term() -> datetime | None:
+        nonlocal pos
+        if tokens[pos] == "(":
+            pos += 1
+            inner = expr()
+            pos += 1
+            return inner
+        field, rest = tokens[pos], [t.lower() for t in tokens[pos + 1:pos + 4]]
+        if rest[:3] == ["is", "not", "null"] or rest[:2] == ["is", "null"]:
+            pos += 4 if rest[1] == "not" else 3
+            return None
+        op, literal = tokens[pos + 1], tokens[pos + 2]
+        pos += 3
+        bound = _literal(field, literal) if field == "Modified_Time" and \
+            op in (">", ">=", "=") else None
+        return bound if isinstance(bound, datetime) else None
+
+    return expr()
+
+
+def coql(query: str, rows_of: Callable[[str, str | None], Iterable[Row]],
+         columns_of: Callable[[str], set[str]]) -> Answer:
     """`POST /crm/v8/coql` with `select_query`: SELECT up to 50 columns FROM a module,
     WHERE with and/or, ORDER BY fields asc|desc (default: by id), LIMIT up to 2,000 and
     OFFSET, 100,000 records at most through them; answer `data` + `info` {count,
@@ -234,10 +296,9 @@ def coql(query: str, rows_of: Callable[[str], list[Row]], columns_of: Callable[[
     unknown = [c for c in selected if c not in known]
     if unknown:
         raise ValidationError(f"INVALID_QUERY: unknown field {unknown[0]!r}")
-    rows = rows_of(module)
-    if match["where"]:
-        test = _condition(_tokens(match["where"]), known)
-        rows = [r for r in rows if test(r)]
+    tokens = _tokens(match["where"]) if match["where"] else []
+    test = _condition(tokens, known) if tokens else bool
+    floor = _modified_floor(tokens) if tokens else None
     order = [("id", False)]
     if match["order"]:
         order = []
@@ -247,12 +308,24 @@ def coql(query: str, rows_of: Callable[[str], list[Row]], columns_of: Callable[[
                     (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
                 raise ValidationError(f"SYNTAX_ERROR: bad order by {part.strip()!r}")
             order.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+    limit, offset = int(match["limit"] or 200), int(match["offset"] or 0)
+    # the sandbox reads records oldest modification first (whole seconds): in that order
+    # the query needs them only up to the second holding the row after its window
+    since = clock.iso(floor.replace(microsecond=0)) if floor else None
+    streamed = order in ([("Modified_Time", False)], [("Modified_Time", False), ("id", False)])
+    rows: list[Row] = []
+    second = None
+    for row in rows_of(module, since):
+        if streamed and len(rows) > offset + limit and row.get("Modified_Time") != second:
+            break
+        second = row.get("Modified_Time")
+        if test(row):
+            rows.append(row)
     for field, descending in reversed(order):
         def key(row: Row, field: str = field) -> tuple[bool, Any]:
             value = _value(row, field)
             return value is not None, value
         rows.sort(key=key, reverse=descending)
-    limit, offset = int(match["limit"] or 200), int(match["offset"] or 0)
     if limit > COQL_LIMIT or offset + limit > COQL_REACH:
         raise ValidationError(f"LIMIT_EXCEEDED: at most {COQL_LIMIT} records per query and "
                               f"{COQL_REACH} through LIMIT and OFFSET")
