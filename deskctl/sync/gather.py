@@ -233,20 +233,36 @@ class Gatherer:
             for record in [*snap.records[target].values(), *searched[target], *extra]:
                 if record.id not in paired[target] and record.id not in claimed:
                     pool[target][record.id] = record
-        holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
+        fits: dict[tuple[Side, str], list[str]] = {}
         for key in lost:
-            target = other(key[0])
+            target, since = other(key[0]), _since(open_[key][0])
             payload = open_[key][0]["payload"]
-            since = _since(open_[key][0])
-            for record in pool[target].values():
-                if not _created_since(record, since):
-                    continue
-                values = self.canonical(target, record)
-                if all(values.get(n) == v for n, v in payload.items() if n != match):
+            fits[key] = [r.id for r in pool[target].values()
+                         if (not r.created_time or _created_since(r, since))
+                         and all(self.canonical(target, r).get(n) == v
+                                 for n, v in payload.items() if n != match)]
+        self._creation_times(pool, {(other(k[0]), i) for k, ids in fits.items() for i in ids
+                                    if not pool[other(k[0])][i].created_time})
+        holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
+        for key, ids in fits.items():
+            target, since = other(key[0]), _since(open_[key][0])
+            for record in (pool[target][i] for i in ids):
+                if _created_since(record, since):
                     found[key].append(record)
                     holders.setdefault((target, record.id), []).append(key)
         # a record that fits several intents is none's alone
         return {k for keys in holders.values() if len(keys) > 1 for k in keys}
+
+    def _creation_times(self, pool: dict[Side, dict[str, Record]],
+                        wanted: set[tuple[Side, str]]) -> None:
+        """Candidates read without their creation time (a sync's CRM read asks Zoho for the
+        mapped fields and Modified_Time only) are read again by id, batched, so the
+        created-since test can tell; still unknown, a record is not taken."""
+        for side in SIDES:
+            ids = sorted(i for s, i in wanted if s == side)
+            for record in self.sides[side].get_many(ids):
+                if record.id in pool[side]:
+                    pool[side][record.id] = record
 
     def _made(self, records: Any, target: Side, intent: dict[str, Any], keys: set[str],
               paired: set[str]) -> list[Record]:

@@ -5,7 +5,8 @@ bidirectional first sync and stopped by injected exits at each kind of write bat
 the server loses the answer to some creates after carrying them out (`--lost-create-rate`).
 Data changes between the kills and the reruns. The contents of both sides must equal, field
 by field, those of the same seed synced without interruption (no faults) and changed the
-same way.
+same way. And crash + edit: a create's answer lost, then the match key edited on either
+record before the rerun: no duplicate anywhere, the edit kept.
 
 Size: CONTACTS = 1000 seeds ~2,000 records (1,000 CRM and 533 Desk contacts, 300 CRM and
 150 Desk accounts; ~2,800 once synced). Over HTTP each Desk write is its own request and
@@ -30,8 +31,17 @@ from typing import Any
 import pytest
 
 from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.seed import SeedCounts, seed
 from deskctl.backends.local.server import Faults
-from tests.sync.test_crash import assert_same, edit_sandbox, sandbox_contents, seed_sandbox
+from deskctl.state import StateStore
+from deskctl.state.sync import SyncStore
+from tests.sync.test_crash import (
+    assert_same,
+    edit_sandbox,
+    first_desk,
+    sandbox_contents,
+    seed_sandbox,
+)
 from tests.sync.test_processes import env_for
 from tests.zoho.conftest import CheckedEmulator, serving, zoho_env
 
@@ -96,12 +106,16 @@ class ServedWorld:
             return sandbox_contents(self.sandbox)
 
 
-def served_world(home: Path, contacts: int = CONTACTS, accounts: int = 300,
+def served_world(home: Path, contacts: int | None = CONTACTS, accounts: int = 300,
                  lost_rate: float = LOST_CREATES) -> Iterator[ServedWorld]:
+    """``contacts`` None: users and portals only, for tests that make their own records."""
     sandbox = LocalBackend(home / "sandbox.db")
     os.environ["DESKCTL_NOW"] = "2026-06-01T00:00:00Z"  # every world's seed is the same
     try:
-        seed_sandbox(sandbox, home, contacts, accounts)
+        if contacts is None:
+            seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+        else:
+            seed_sandbox(sandbox, home, contacts, accounts)
     finally:
         del os.environ["DESKCTL_NOW"]
     try:
@@ -195,3 +209,60 @@ def test_every_create_answer_lost_on_both_sides_is_found_not_made_again(
         world.finish()
         world.finish()  # and a run after that changes nothing
         assert_same(expected, world.contents())
+
+
+#: module -> (CRM values, the Desk collection and values, CRM/Desk match field, new key)
+RECORDS: dict[str, tuple[dict[str, Any], str, dict[str, Any], str, str, str]] = {
+    "Contacts": ({"Last_Name": "Ames", "Email": "ames@x.example", "Phone": "+1 100"},
+                 "contacts", {"lastName": "Ames", "email": "ames@x.example", "phone": "+1 100"},
+                 "Email", "email", "ames.new@x.example"),
+    "Accounts": ({"Account_Name": "Acme GmbH", "Phone": "+1 200"},
+                 "accounts", {"accountName": "Acme GmbH", "phone": "+1 200"},
+                 "Account_Name", "accountName", "Acme Holding GmbH"),
+}
+
+
+@pytest.mark.parametrize("edited", ["source", "copy"])
+@pytest.mark.parametrize("source", ["crm", "desk"])
+@pytest.mark.parametrize("module", ["Contacts", "Accounts"])
+def test_lost_create_answer_then_match_key_edited_creates_no_duplicate(
+        tmp_path: Path, module: str, source: str, edited: str) -> None:
+    """A record made on one side; the run copies it to the other, and that create's answer
+    is lost. Before the rerun the match key (email, account name) is edited on the record
+    or on its copy: the copy is found, linked and merged, the edit kept on both sides,
+    nothing made twice, no intent left."""
+    crm_values, kind, desk_values, crm_key, desk_key, new_value = RECORDS[module]
+    for world in served_world(tmp_path, None, lost_rate=1.0):
+        crm, desk = world.sandbox.crm, first_desk(world.sandbox)
+        with world.emulator.lock:
+            if source == "crm":
+                crm.create_records(module, [crm_values])
+            else:
+                desk.create_record(kind, desk_values)
+        proc = world.sync("lossy")
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 3 and world.lost, err  # made on the other side, unrecorded
+        on_crm = (source == "crm") == (edited == "source")
+        with world.emulator.lock:
+            [crm_record] = crm.list_records(module)
+            [desk_record] = desk.list_records(kind)
+            if on_crm:
+                crm.update_records(module, [(crm_record.id, {crm_key: new_value})])
+            else:
+                desk.update_record(kind, desk_record.id, {desk_key: new_value})
+        world.finish()
+        world.finish()
+        with world.emulator.lock:
+            [crm_after] = crm.list_records(module)  # no orphan copied back
+            [desk_after] = desk.list_records(kind)  # no second create
+            assert (crm_after.id, desk_after.id) == (crm_record.id, desk_record.id)
+            assert crm_after.data[crm_key] == desk_after.data[desk_key] == new_value
+            assert crm_after.data["Phone"] == desk_after.data["phone"] == crm_values["Phone"]
+        state = StateStore(tmp_path / "state.db")
+        try:
+            sync = SyncStore(state)
+            [pair] = sync.pairs(module).values()
+            assert (pair.crm_id, pair.desk_id) == (crm_record.id, desk_record.id)
+            assert sync.intents(module) == {}
+        finally:
+            state.close()
