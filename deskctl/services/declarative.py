@@ -63,6 +63,14 @@ def load_desired(path: Path) -> dict[str, Any]:
     def where(mapping: Any, key: str, label: str) -> str:
         return f"{path}: {label}{line_of(mapping, key)}"
 
+    def section(key: str, expected: str) -> Mapping[Any, Any]:
+        """A top-level mapping ({} when absent; anything else is a problem)."""
+        value = data.get(key) or {}
+        if isinstance(value, Mapping):
+            return value
+        problems.append(f"{where(data, key, key)}: {expected}")
+        return {}
+
     for key in data:
         if key not in TOP_KEYS:
             problems.append(f"{where(data, key, str(key))}: unknown key (known: "
@@ -74,19 +82,13 @@ def load_desired(path: Path) -> dict[str, Any]:
                             f"{', '.join(PORTAL_KEYS)}")
     elif portal is not None and not isinstance(portal, str):
         problems.append(f"{where(data, 'portal', 'portal')}: expected a portal name")
-    users = data.get("users") or {}
-    if not isinstance(users, Mapping):
-        problems.append(f"{where(data, 'users', 'users')}: expected EMAIL: ROLE pairs")
-        users = {}
+    users = section("users", "expected EMAIL: ROLE pairs")
     for email, role in users.items():
         if role not in ROLES:
             problems.append(f"{where(users, email, f'users.{email}')}: unknown role {role!r} "
                             f"(roles: {', '.join(ROLES)})")
-    sync = data.get("sync") or {}
+    sync = section("sync", "expected a mapping")
     choices = {"mode": MODES, "conflict": CONFLICTS, "on_delete": ON_DELETE}
-    if not isinstance(sync, Mapping):
-        problems.append(f"{where(data, 'sync', 'sync')}: expected a mapping")
-        sync = {}
     for key, value in sync.items():
         if key not in SYNC_KEYS:
             problems.append(f"{where(sync, key, f'sync.{key}')}: unknown key")
@@ -100,10 +102,7 @@ def load_desired(path: Path) -> dict[str, Any]:
                                   and all(isinstance(m, str) for m in lists)):
         problems.append(f"{where(data, 'related_lists', 'related_lists')}: expected a list "
                         "of module names")
-    signals = data.get("signals") or {}
-    if not isinstance(signals, Mapping):
-        problems.append(f"{where(data, 'signals', 'signals')}: expected KIND: true|false")
-        signals = {}
+    signals = section("signals", "expected KIND: true|false")
     for kind, value in signals.items():
         if kind not in SIGNAL_KINDS:
             problems.append(f"{where(signals, kind, f'signals.{kind}')}: unknown signal kind")
