@@ -6,17 +6,16 @@ import os
 from datetime import datetime, timezone
 
 from deskctl.errors import ConfigError
+from deskctl.models.records import instant
 
 
 def parse_time(text: str) -> datetime:
-    """Parse ISO 8601; a time without zone is taken as UTC. ``Z`` is accepted."""
+    """ISO 8601 as an aware UTC datetime (models.records.instant: ``Z`` or an offset, none
+    taken as UTC); a ConfigError naming the text otherwise."""
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return instant(text)
     except ValueError:
         raise ConfigError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def now() -> datetime:
