@@ -64,7 +64,8 @@ def list_(app: App, since: str | None, module: str | None, record_id: str | None
 
 @signals_group.command("watch")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new signals until interrupted (Ctrl-C or SIGTERM: exit 0).")
+              help="Keep printing new signals until interrupted (Ctrl-C, SIGTERM or SIGHUP: "
+                   "exit 0).")
 @click.option("--interval", type=click.FloatRange(min=0.1), metavar="SECONDS",
               help="With --follow: seconds between checks (default 30; each check reads "
                    "as much as one 'signals watch').")
@@ -75,9 +76,8 @@ def watch(app: App, follow: bool, interval: float | None) -> None:
     At-least-once: a signal counts as delivered after its line is written and flushed, so
     a crash in between prints it again on the next call; none is lost.
     """
-    import signal
-
     from deskctl.errors import UsageError
+    from deskctl.services.locking import interruptible
     from deskctl.services.signals import SignalService
 
     if interval is not None and not follow:
@@ -86,17 +86,11 @@ def watch(app: App, follow: bool, interval: float | None) -> None:
     if not follow:
         _print_lines(service.watch())
         return
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt  # unwinds like Ctrl-C: open transactions roll back
-
-    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        _print_lines(service.follow(30.0 if interval is None else interval))
+        with interruptible():  # SIGTERM and SIGHUP unwind like Ctrl-C: transactions roll back
+            _print_lines(service.follow(30.0 if interval is None else interval))
     except KeyboardInterrupt:
         pass  # asked to stop: what was printed is delivered, or comes again next time
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_lines(signals: Iterator[dict[str, Any]]) -> None:

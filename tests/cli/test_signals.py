@@ -150,7 +150,7 @@ class Lines:
         return json.loads(line)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_watch_follow_prints_new_signals_until_interrupted(world: World, stop: int) -> None:
     old = world.ticket("Before")
     proc = subprocess.Popen([sys.executable, "-m", "deskctl", "signals", "watch", "--follow",
