@@ -9,7 +9,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import confirm
+from deskctl.commands.options import confirm, lock_timeout_option
 from deskctl.errors import DeskctlError
 from deskctl.services.declarative import DeclarativeService
 
@@ -52,10 +52,9 @@ def plan(app: App, path: Path, detailed_exitcode: bool) -> None:
 @click.command("apply")
 @click.option("-f", "--file", "path", type=FILE, required=True, help=FILE_HELP)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Wait this long for a running sync or apply (default: config, 0).")
+@lock_timeout_option("Wait this long for a running sync or apply")
 @pass_app
-def apply(app: App, path: Path, yes: bool, lock_timeout: float | None) -> None:
+def apply(app: App, path: Path, yes: bool) -> None:
     """Make the integration match the file (admin only; idempotent).
 
     Each change goes through the same rules as the commands (one portal, pause-only sync,
@@ -69,8 +68,7 @@ def apply(app: App, path: Path, yes: bool, lock_timeout: float | None) -> None:
             return
         output.render([c.to_dict() for c in changes], "table", "plan")
         confirm(f"Apply {_count(changes, 'this', 'these')}?", "not applied")
-    timeout = app.config.lock_timeout if lock_timeout is None else lock_timeout
-    results = service.apply(path, timeout)
+    results = service.apply(path, app.config.lock_timeout)
     output.render(results, app.output, "apply",
                   empty="No changes: the integration matches.")
     failed = [r for r in results if r["outcome"] == "failed"]

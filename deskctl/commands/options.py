@@ -23,6 +23,24 @@ def portal_option(func: F) -> F:
                         help="Sandbox portal (default: the linked one, else the first).")(func)
 
 
+def lock_timeout_option(help_text: str) -> Callable[[F], F]:
+    """--lock-timeout after the subcommand: the same setting as the global --lock-timeout
+    (config ``lock_timeout``), read through ``app.config.lock_timeout`` like it."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+        from deskctl.app import App
+
+        app = ctx.find_object(App)
+        if value is not None and app is not None:
+            # parsed before the command runs, so before the config is first read
+            assert "config" not in app.__dict__, "--lock-timeout after the config was read"
+            app.flags["lock_timeout"] = value
+
+    return click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+                        expose_value=False, callback=remember,
+                        help=f"{help_text} (default: config lock_timeout, 0).")
+
+
 def limit_option(func: F) -> F:
     return click.option("--limit", type=click.IntRange(min=1), metavar="N",
                         help="Show at most N entries.")(func)

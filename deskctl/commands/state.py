@@ -6,6 +6,7 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
+from deskctl.commands.options import lock_timeout_option
 from deskctl.errors import DeskctlError
 from deskctl.services.state import StateService
 
@@ -37,17 +38,16 @@ def check(app: App) -> None:
 @click.option("--to", "to", required=True, metavar="PATH|URL",
               help="Target: a state file path or postgresql://user@host:port/dbname.")
 @click.option("--force", is_flag=True, help="Replace the target's state if it has any.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Wait this long for a running sync to finish (default: config, 0).")
+@lock_timeout_option("Wait this long for a running sync to finish")
 @pass_app
-def migrate(app: App, to: str, force: bool, lock_timeout: float | None) -> None:
+def migrate(app: App, to: str, force: bool) -> None:
     """Copy this profile's whole state to another file or database and verify the copy.
 
     The source is left as it is; afterwards point the `state` setting (or DESKCTL_STATE)
     at the target. A target that already holds state is refused without --force.
     """
-    timeout = app.config.lock_timeout if lock_timeout is None else lock_timeout
-    result = StateService(app.state, app.config.profile).migrate(to, force, timeout)
+    result = StateService(app.state, app.config.profile).migrate(to, force,
+                                                                 app.config.lock_timeout)
     output.render(result, app.output)
     output.message(f"Copied {result['rows']} rows to {result['to']} and verified them; set "
                    "`state:` (or DESKCTL_STATE) to it to use it.")

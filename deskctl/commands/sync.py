@@ -8,7 +8,12 @@ import click
 
 from deskctl import output
 from deskctl.app import App, pass_app
-from deskctl.commands.options import changed_message, limit_option, report_change
+from deskctl.commands.options import (
+    changed_message,
+    limit_option,
+    lock_timeout_option,
+    report_change,
+)
 from deskctl.errors import SyncIncomplete
 from deskctl.services.matches import MatchService
 from deskctl.services.sync import CONFLICTS, MODES, ON_DELETE, SyncService
@@ -90,11 +95,10 @@ def _max_delete(_ctx: click.Context, _param: click.Parameter, value: str) -> str
 @click.option("--max-calls", type=click.IntRange(min=1), metavar="N",
               help="Stop after N API calls (HTTP requests on zoho), keeping all progress; "
                    "exit 7. The next run goes on from there.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Wait this long for another run to finish (default: config, 0).")
+@lock_timeout_option("Wait this long for another run to finish")
 @pass_app
 def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delete: str,
-        force: bool, max_calls: int | None, lock_timeout: float | None) -> None:
+        force: bool, max_calls: int | None) -> None:
     """Sync what changed since the last run (made for cron; CRM administrators only).
 
     Exit codes: 0 done, 3 done with record errors or open conflicts, 4 another run or state
@@ -109,8 +113,7 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
                          force=force, overlap_seconds=int(app.config.get("sync.overlap_seconds")),
                          max_calls=max_calls)
     with output.progress() as progress:
-        report = _service(app).run(options, app.config.lock_timeout if lock_timeout is None
-                                   else lock_timeout, progress)
+        report = _service(app).run(options, app.config.lock_timeout, progress)
     if report.get("paused"):
         output.message("The sync is paused; nothing done ('deskctl sync resume' to resume).")
         if app.output != "table":
