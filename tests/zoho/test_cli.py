@@ -239,3 +239,19 @@ def test_a_custom_status_of_type_closed_counts_as_closed(run, fake: FakeZoho,
     assert status_type({"status": "Resolved"}) == "Open"  # no statusType: default types only
     assert is_closed({"status": "Closed"}) and not is_closed({"status": "Escalated"})
     assert not is_closed({"status": "Closed", "statusType": "Open"})  # the type decides
+
+
+def test_a_sync_run_reads_the_portals_field_metadata_once(run, fake: FakeZoho,
+                                                          zoho_credentials) -> None:
+    """Every service that asks the backend for the linked portal gets the same Desk client
+    for the command, so organizationFields is read once per module, not once per asker."""
+    zoho = ("--backend", "zoho")
+    assert run(*zoho, "portal", "connect", "acme-support").exit_code == 0
+    fake.sandbox.crm.create_records("Contacts", [{"Last_Name": "Z", "Email": "z@x.example"}])
+    assert run(*zoho, "sync", "configure", "--mode", "bidirectional").exit_code == 0
+    start = len(fake.requests)
+    result = run(*zoho, "-o", "json", "sync", "run")
+    assert result.exit_code == 0, result.stderr
+    fields = [u for m, u in fake.requests[start:] if "/organizationFields" in u]
+    assert sorted(u.split("module=")[1].split("&")[0] for u in fields) == [
+        "accounts", "contacts"]

@@ -34,6 +34,9 @@ class ZohoBackend(Backend):
                             settings.crm_triggers)
         self.desk_http = ZohoHttp(settings.desk_url + "/api/v1", tokens, settings, meter=meter,
                                   service="desk")
+        # one per portal for the command, so its field metadata and From addresses are read
+        # once, not again by every service that asks for the portal
+        self._desks: dict[str, ZohoDesk] = {}
 
     @property
     def crm(self) -> ZohoCrm:
@@ -65,7 +68,10 @@ class ZohoBackend(Backend):
                           "Configure another user's portal)")
 
     def desk(self, portal_id: str) -> ZohoDesk:
-        return ZohoDesk(self.desk_http.for_org(portal_id), portal_id, self.settings)
+        if portal_id not in self._desks:
+            self._desks[portal_id] = ZohoDesk(self.desk_http.for_org(portal_id), portal_id,
+                                              self.settings)
+        return self._desks[portal_id]
 
     def close(self) -> None:
         self.crm.http.close()
