@@ -166,10 +166,6 @@ def error(text: str, problems: Sequence[str] = (), as_json: dict[str, Any] | Non
         click.echo(json.dumps(as_json), err=True)
 
 
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
 class _StderrHandler(logging.Handler):
     """Writes to whatever stderr is now (click may have swapped it)."""
 
