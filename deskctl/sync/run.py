@@ -61,6 +61,16 @@ def _later(one: str, two: str | None) -> str:
     return two
 
 
+@dataclass(frozen=True)
+class Check:
+    """What a module's catch-up read needs once every module is written: the records this
+    run read on each side it wrote to, and the cursors it saved."""
+
+    module: str
+    seen: dict[Side, dict[str, Record]]
+    cursors: dict[str, str]
+
+
 class SyncRun:
     def __init__(self, crm: CrmApi, desk: DeskApi, sync: SyncStore,
                  mappings: dict[str, ModuleMapping], policy: Policy, options: RunOptions,
@@ -164,48 +174,52 @@ class SyncRun:
             unsure=snap.unsure, reserved=snap.reserved, unlinked=unlinked,  # type: ignore[arg-type]
             conflicts=self.sync.open_conflicts(module))
 
-    def _catch_up(self, snap: Snapshot, counts: dict[str, int], written: str) -> None:
-        """After writing to a side (the last write ended at ``written``), read it once
-        more from the next cursor's start: if everything there is the run's own writes
-        coming back (values equal to their pair's base) or records this run read as they
-        are, the next cursor may start after them, so the next run does not read them back.
-        Anything else (an edit made meanwhile, a new record) keeps the cursor.
+    def _catch_up(self, checks: list[Check], written: str) -> None:
+        """Once every module is written (the last write ended at ``written``), read each
+        side the run wrote to once more from its next cursor's start: if everything there
+        is the run's own writes coming back (values equal to their pair's base) or records
+        this run read as they are, the next cursor may start after them, so the next run
+        does not read them back. Anything else (an edit made meanwhile, a new record) keeps
+        the cursor. One wait for the clock to leave the second of the last write serves
+        every module.
 
         Records modified within the overlap before a read's start (say, imported just
         before a first sync) are read again by the next run: the overlap is what guards
         against writes committed late and clock skew, and only a read can tell."""
-        module = snap.module
-        values_of = self._canonical(module)
-        for side, api in self.sides(module).items():
-            if not any(counts.get(f"{kind}->{side}") for kind in ("create", "update")):
-                continue
-            self.progress.phase(f"Checking {module}")
-            started = _after_second(written)
-            clean, chunk = True, []
-            for record in api.changes(self._back(snap.cursors[side])):
-                chunk.append(record)
-                if len(chunk) >= 500:
-                    clean, chunk = self._echoes(snap, side, chunk, values_of), []
-                    if not clean:
-                        break
-            clean = clean and self._echoes(snap, side, chunk, values_of)
-            self.progress.phase("Writing")
-            if clean:
-                # this read already covered the overlap before its start: the next one
-                # starts exactly here, after the run's own last writes
-                snap.cursors[side] = _later(clock.iso(clock.parse_time(started) + timedelta(
-                    seconds=self.options.overlap_seconds)), snap.cursors[side])
+        started = _after_second(written)
+        moved = clock.iso(clock.parse_time(started) + timedelta(
+            seconds=self.options.overlap_seconds))
+        for check in checks:
+            self.progress.phase(f"Checking {check.module}")
+            values_of = self._canonical(check.module)
+            sides = self.sides(check.module)
+            cursors = {}
+            for side, seen in check.seen.items():
+                clean, chunk = True, []
+                for record in sides[side].changes(self._back(check.cursors[side])):
+                    chunk.append(record)
+                    if len(chunk) >= 500:
+                        clean, chunk = self._echoes(check.module, side, seen, chunk,
+                                                    values_of), []
+                        if not clean:
+                            break
+                if clean and self._echoes(check.module, side, seen, chunk, values_of):
+                    # this read covered the overlap before its start: the next one starts
+                    # exactly there, after the run's own last writes
+                    cursors[side] = _later(moved, check.cursors[side])
+            with self.sync.store.transaction():
+                for side, cursor in cursors.items():
+                    self.sync.set_cursor(check.module, side, cursor)
 
-    def _echoes(self, snap: Snapshot, side: Side, records: list[Record],
-                values_of: Any) -> bool:
+    def _echoes(self, module: str, side: Side, seen: dict[str, Record],
+                records: list[Record], values_of: Any) -> bool:
         """Whether each record is one this run read as it is (same time, same values), or
         its pair's base values (our own write, or nothing the pair does not know)."""
-        seen = snap.records[side]
         todo = [r for r in records if (r.id not in seen or seen[r.id].modified_time !=
                                        r.modified_time or seen[r.id].data != r.data)]
         if not todo:
             return True
-        pairs = {p.id(side): p for p in self.sync.pairs_for(snap.module, side,
+        pairs = {p.id(side): p for p in self.sync.pairs_for(module, side,
                                                             [r.id for r in todo])}
         for record in todo:
             pair = pairs.get(record.id)
@@ -257,6 +271,7 @@ class SyncRun:
                 done += n
                 self.progress.advance(done, total)
 
+            checks: list[Check] = []
             for module in modules:
                 snap = snapshots.pop(module)
                 actions = plans.pop(module) if module in plans else plan(self.plan_input(snap))
@@ -265,7 +280,6 @@ class SyncRun:
                                     tick)
                 outcome = executor.apply(actions)
                 del actions, executor
-                self._catch_up(snap, outcome.counts, clock.now_iso())
                 with self.sync.store.transaction():
                     for side, cursor in snap.cursors.items():
                         self.sync.set_cursor(module, side, cursor)
@@ -276,6 +290,14 @@ class SyncRun:
                     "counts": outcome.counts,
                     "failed": [{"action": a.kind, "side": a.target, "crm_id": a.crm_id,
                                 "desk_id": a.desk_id, "error": e} for a, e in outcome.failed]}
+                wrote = [side for side in SIDES if any(outcome.counts.get(f"{kind}->{side}")
+                                                       for kind in ("create", "update"))]
+                if wrote:
+                    checks.append(Check(module, {side: snap.records[side] for side in wrote},
+                                        dict(snap.cursors)))
+                del snap
+            if checks:
+                self._catch_up(checks, clock.now_iso())
         report["conflicts"] = len(self.sync.conflicts())
         report["errors"] = len(self.sync.errors())
         report["api_calls"] = since(self.meter.figures(), calls_before)
