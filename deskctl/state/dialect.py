@@ -56,9 +56,10 @@ def written_table(sql: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def template(query: str) -> bytes:
-    """A translated query as a ``bytes % literals`` template (``%s`` each value, ``%%``)."""
-    return query.encode()
+def template(query: str, encoding: str) -> bytes:
+    """A translated query as a ``bytes % literals`` template (``%s`` each value, ``%%``),
+    in the connection's encoding, as its literals are."""
+    return query.encode(encoding)
 
 
 @lru_cache(maxsize=1024)

@@ -116,8 +116,8 @@ class PgConnection:
 
     def _defer(self, query: str, seq: Any) -> None:
         table = dialect.written_table(query)
-        template, rows = dialect.template(query), dialect.rows_named(query)
         literal, encoding = self._literal, self.raw.info.encoding
+        template, rows = dialect.template(query, encoding), dialect.rows_named(query)
         with self._db.lost_connection():
             for params in seq:
                 values = tuple(b"NULL" if v is None else literal(v) for v in params)

@@ -119,3 +119,16 @@ def test_a_failing_batch_writes_nothing(state_location: str) -> None:
         writes.record_error("Contacts", "crm", "c1", "problem")
         raise RuntimeError("boom")
     assert sync.pairs("Contacts") == {} and sync.errors() == []
+
+
+def test_values_come_back_as_written_whatever_their_characters(state_location: str) -> None:
+    """Held writes are rendered into the statement's text on PostgreSQL: quotes,
+    backslashes, placeholders and percent signs in values stay values."""
+    text = "O'Brien \\ %s %% ? ; -- ünï 💥"
+    sync = SyncStore(StateStore(state_location))
+    with sync.batch() as writes:
+        writes.save_pair(Pair("Contacts", "c1", "d1", {"Last_Name": text, "n": 1.5, "b": True}))
+        writes.record_error("Contacts", "crm", "c1", text, "ambiguous", text)
+    assert sync.pairs("Contacts")["c1"].base == {"Last_Name": text, "n": 1.5, "b": True}
+    [error] = sync.errors()
+    assert (error["message"], error["match_key"]) == (text, text)
