@@ -61,6 +61,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+def _move_seq(conn: sqlite3.Connection, count: int) -> int:
+    """Move the write counter by ``count`` (inside the caller's transaction); its new value."""
+    row = conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE "
+                       "SET value = CAST(value AS INTEGER) + ? RETURNING value",
+                       (str(count), count)).fetchone()
+    return int(row[0])
+
+
 CRM_SCOPE = "crm"
 CRM_ID_PREFIX = "5725767"  # Zoho CRM ids: 19 digits
 DESK_ID_PREFIX = "20683300"  # Zoho Desk ids: 18 digits
@@ -86,10 +94,7 @@ class SandboxDb(SqliteFile):
         """A counter that orders every write (ids and same-second modifications); moves it
         by ``count`` in one statement and returns the last value taken."""
         with self.transaction() as conn:
-            row = conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE "
-                               "SET value = CAST(value AS INTEGER) + ? RETURNING value",
-                               (str(count), count)).fetchone()
-        return int(row[0])
+            return _move_seq(conn, count)
 
     def new_id(self, side: str, seq: int | None = None) -> str:
         prefix, width = (CRM_ID_PREFIX, 12) if side == CRM_SCOPE else (DESK_ID_PREFIX, 10)
@@ -174,9 +179,9 @@ class SandboxDb(SqliteFile):
         with self.transaction() as conn:
             now = clock.now_iso()
             if record_id:
-                rid, seq = record_id, self.next_seq()
+                rid, seq = record_id, _move_seq(conn, 1)
             else:  # one move of the counter for both: the id, then the row's order
-                seq = self.next_seq(2)
+                seq = _move_seq(conn, 2)
                 rid = self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk", seq - 1)
             conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (scope, kind, rid, json.dumps(data), now, now, seq))
@@ -188,7 +193,7 @@ class SandboxDb(SqliteFile):
             now = clock.now_iso()
             conn.execute("UPDATE records SET data = ?, modified_time = ?, seq = ? "
                          "WHERE scope = ? AND kind = ? AND id = ?",
-                         (json.dumps(data), now, self.next_seq(), scope, kind, record.id))
+                         (json.dumps(data), now, _move_seq(conn, 1), scope, kind, record.id))
         return Record(record.id, data, record.created_time, now)
 
     def remove(self, scope: str, kind: str, record_id: str) -> None:
