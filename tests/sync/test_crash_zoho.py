@@ -5,8 +5,9 @@ bidirectional first sync and stopped by injected exits at each kind of write bat
 the server loses the answer to some creates after carrying them out (`--lost-create-rate`).
 Data changes between the kills and the reruns. The contents of both sides must equal, field
 by field, those of the same seed synced without interruption (no faults) and changed the
-same way. And crash + edit: a create's answer lost, then the match key edited on either
-record before the rerun: no duplicate anywhere, the edit kept.
+same way (the SIGKILL series with the state in a file and in PostgreSQL). And crash +
+edit: a create's answer lost, then the match key edited on either record before the rerun:
+no duplicate anywhere, the edit kept.
 
 Size: CONTACTS = 1000 seeds ~2,000 records (1,000 CRM and 533 Desk contacts, 300 CRM and
 150 Desk accounts; ~2,800 once synced). Over HTTP each Desk write is its own request and
@@ -59,10 +60,11 @@ class ServedWorld:
     emulator: CheckedEmulator
     urls: dict[str, str]
     lost: list[str]  # "POST <path>" of each create answer the lossy server lost
+    state: str | None = None  # a PostgreSQL URL, or None for the home's state file
 
     def env(self, server: str = "clean", **extra: str) -> dict[str, str]:
         url = self.urls[server]
-        return {**env_for(self.home), **zoho_env(url),
+        return {**env_for(self.home, self.state), **zoho_env(url),
                 # Desk write batches of 2 x 25: a run has several of each kind to stop after
                 "DESKCTL_ZOHO_CONCURRENCY": "2", **extra}
 
@@ -107,7 +109,8 @@ class ServedWorld:
 
 
 def served_world(home: Path, contacts: int | None = CONTACTS, accounts: int = 300,
-                 lost_rate: float = LOST_CREATES) -> Iterator[ServedWorld]:
+                 lost_rate: float = LOST_CREATES, state: str | None = None
+                 ) -> Iterator[ServedWorld]:
     """``contacts`` None: users and portals only, for tests that make their own records."""
     sandbox = LocalBackend(home / "sandbox.db")
     os.environ["DESKCTL_NOW"] = "2026-06-01T00:00:00Z"  # every world's seed is the same
@@ -122,7 +125,7 @@ def served_world(home: Path, contacts: int | None = CONTACTS, accounts: int = 30
         with serving(sandbox, Faults(), Faults(lost_create_rate=lost_rate, seed=7)) as served:
             world = ServedWorld(home, sandbox, served.emulator,
                                 dict(zip(("clean", "lossy"), served.urls, strict=True)),
-                                served.lost[1])
+                                served.lost[1], state)
             for args in (("portal", "connect", "acme-support"),
                          ("sync", "configure", "--mode", "bidirectional")):
                 proc = world.deskctl(*args)
@@ -151,13 +154,17 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Referenc
         yield Reference(result, requests)
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_sigkills_and_lost_create_answers_change_nothing(
-        tmp_path: Path, uninterrupted: Reference) -> None:
+        request: pytest.FixtureRequest, tmp_path: Path, store: str,
+        uninterrupted: Reference) -> None:
     """The kill instants are set by the run's progress as the server sees it (its requests
     since the run started), not by a clock, so they land among the writes however loaded
     the machine is: one in the reads, then a fifth of the job apart (each rerun reads again
-    before it writes, so each gets a little further)."""
-    for world in served_world(tmp_path):
+    before it writes, so each gets a little further). With the state in a file and in
+    PostgreSQL (the reference's state is a file: the store must not change the contents)."""
+    state = request.getfixturevalue("pg_url") if store == "postgresql" else None
+    for world in served_world(tmp_path, state=state):
         killed = 0
         for attempt, share in enumerate((0.01, *[0.2] * 12)):
             proc = world.sync("lossy")
