@@ -113,7 +113,7 @@ def serving(sandbox: LocalBackend, *faults: Faults) -> Iterator[Serving]:
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers.append(server)
         yield Serving(emulator, [f"http://127.0.0.1:{s.server_address[1]}" for s in servers],
-                      [s.lost_answers for s in servers])  # type: ignore[attr-defined]
+                      [s.lost_answers for s in servers])
     finally:
         for server in servers:
             server.shutdown()

@@ -168,3 +168,20 @@ def test_lost_create_answers_are_carried_out_and_never_resent(tmp_path: Path,
         assert {m.split(" ")[0] for m in messages} == {"connection", "Zoho"}  # both kinds
         assert len(list(backend.crm.list_records("Accounts"))) == 8  # each made once
         assert len(list(sandbox.desk(portal).list_records("contacts"))) == 8
+
+
+def test_a_client_gone_mid_request_is_no_error(tmp_path: Path, capfd: pytest.CaptureFixture[str]
+                                               ) -> None:
+    """A killed sync leaves its request behind: the server's answer meets a reset
+    connection, which is the client's business, not a traceback on the server's stderr."""
+    import socket
+    import struct
+
+    for url, _sandbox in served(tmp_path, Faults(latency_ms=200)):
+        sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+        sock.sendall(b"GET /crm/v8/users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, as when the process is killed
+        time.sleep(0.6)  # the server answers after its latency, into the reset
+        assert requests.get(url + "/crm/v8/users", timeout=5).status_code == 401  # still up
+    assert "Traceback" not in capfd.readouterr().err

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import random
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -94,7 +95,19 @@ def check_loopback(host: str) -> None:
         raise UsageError(f"sandbox serve listens on loopback addresses only, not {host!r}")
 
 
-def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> ThreadingHTTPServer:
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    lost_answers: list[str]  # "POST <path>" of each create whose answer it lost
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a killed sync, a dropped connection) is
+        its own business: no traceback on the server's stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Server:
     check_loopback(host)
     rng = random.Random(faults.seed)
     limiter = RateLimiter(faults.rate_limit) if faults.rate_limit else None
@@ -162,7 +175,6 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Thr
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    server.lost_answers = lost  # type: ignore[attr-defined]
+    server = Server((host, port), Handler)
+    server.lost_answers = lost
     return server
