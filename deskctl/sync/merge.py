@@ -88,7 +88,8 @@ def merge(policy: Policy, base: dict[str, Any], now: dict[Side, dict[str, Any]],
         for side in SIDES:
             value = values[side]
             if name in open_fields:
-                changed[side] = value != old
+                # even a side back at the base value: the policy never decided this field
+                changed[side] = True
             else:
                 was = held[side].get(name, old) if side in held else old
                 changed[side] = value != old and value != was

@@ -162,17 +162,21 @@ def _plan_pair(inp: PlanInput, pair: Pair) -> list[Action]:
         alive = other(dead)
         label = "CRM" if dead == CRM else "Desk"
         survivor = items[alive]
-        if policy.on_delete == "propagate" and not edited(alive) and \
-                (policy.two_way or alive == DESK):
-            return [Action("delete", module, alive, pair.crm_id, pair.desk_id,
-                           reason=f"deleted in {label}")]
-        if policy.on_delete == "propagate" and survivor is not None and \
-                (policy.two_way or dead == DESK):
+        recreate = policy.on_delete == "propagate" and survivor is not None and \
+            (policy.two_way or dead == DESK)
+        if recreate and survivor is not None:
+            # an interrupted run re-created it already (the edit won then), whatever was
+            # edited since: link what it made, never leave it behind as a new record
             recovered = inp.recovered.get((alive, survivor.id))
             if recovered is not None:
                 return _link_recovered(inp, alive, survivor, *recovered)
             if (alive, survivor.id) in inp.unsure:
                 return [_unsure(inp, alive, survivor)]
+        if policy.on_delete == "propagate" and not edited(alive) and \
+                (policy.two_way or alive == DESK):
+            return [Action("delete", module, alive, pair.crm_id, pair.desk_id,
+                           reason=f"deleted in {label}")]
+        if recreate and survivor is not None:
             return [Action("create", module, dead, *_ids(alive, survivor.id), survivor.values,
                            reason=f"deleted in {label} but edited in "
                                   f"{'Desk' if dead == CRM else 'CRM'}: the edit wins")]

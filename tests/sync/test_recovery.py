@@ -149,3 +149,36 @@ def test_several_records_that_could_be_the_lost_create_leave_it_unsure(
     [error] = world.service.errors()
     assert "several records could be it" in error["message"]
     close(world)
+
+
+def test_a_recreate_cut_short_is_linked_even_when_the_winning_edit_is_undone(
+        tmp_path: Path) -> None:
+    """Deleted in Desk, edited in the CRM: the edit wins and the record is made again in
+    Desk; the run dies before recording it; the CRM edit is then undone. The next run must
+    link the record it made (found by stateful_v2), not delete the CRM record and leave the
+    new Desk record to be copied back as a new one."""
+    world = make_world(tmp_path, on_delete="propagate")
+    source = world.crm_create("Contacts", Last_Name="Ames", Email="ames@x.example",
+                              Phone="+1 100")
+    world.run()
+    [first] = records(world, "desk", "Contacts")
+    world.desk.delete_record("contacts", first.id)
+    world.crm_update("Contacts", source, Phone="+1 200")
+    close(world)
+    assert run(tmp_path, "create-desk-sent").returncode == 99  # made again, recorded nowhere
+    world = make_world(tmp_path, mode=None)
+    [made] = records(world, "desk", "Contacts")
+    world.crm_update("Contacts", source, Phone="+1 100")  # the edit undone
+    close(world)
+    for _ in range(2):
+        proc = run(tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["modules"]["Contacts"]["counts"] == {}  # converged
+    world = make_world(tmp_path, mode=None)
+    assert [r.id for r in records(world, "crm", "Contacts")] == [source]
+    assert [(r.id, r.data["phone"]) for r in records(world, "desk", "Contacts")] == \
+        [(made.id, "+1 100")]  # the undo is an edit since the re-create: it flows
+    [pair] = world.store.pairs("Contacts").values()
+    assert (pair.crm_id, pair.desk_id) == (source, made.id)
+    assert world.store.intents("Contacts") == {}
+    close(world)

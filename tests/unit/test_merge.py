@@ -59,6 +59,22 @@ def test_manual_records_only_the_conflicting_field() -> None:
     assert merged.writes == {"desk": {"Last_Name": "Crm"}}
 
 
+def test_an_open_conflict_stays_open_when_one_side_goes_back_to_the_base_value() -> None:
+    # found by tests/sync/test_stateful_v2.py: the Desk edit back to the base value was
+    # taken for "unchanged", and the CRM value overwrote it under the manual policy
+    now = {"crm": {**BASE, "Phone": "+1 C"}, "desk": dict(BASE)}
+    merged = merge(policy("manual"), BASE, now, {}, {"crm": T1, "desk": T2},
+                   frozenset({"Phone"}))
+    assert merged.conflicts == {"Phone": ("+1 C", "+1 1")} and merged.writes == {}
+    merged = merge(policy("newest"), BASE, now, {}, {"crm": T1, "desk": T2},
+                   frozenset({"Phone"}))  # the policy changed since: it decides, as for both
+    assert merged.writes == {"crm": {"Phone": "+1 1"}}
+    agreed = {"crm": {**BASE, "Phone": "+1 C"}, "desk": {**BASE, "Phone": "+1 C"}}
+    merged = merge(policy("manual"), BASE, agreed, {}, {"crm": T1, "desk": T2},
+                   frozenset({"Phone"}))
+    assert not merged.conflicts and merged.base["Phone"] == "+1 C" and merged.writes == {}
+
+
 def test_newest_compares_instants_not_text() -> None:
     # 10:00+05:30 is 04:30Z: earlier than Desk's 04:45Z although it sorts later as text
     assert winner(policy(), "2026-11-28T10:00:00+05:30", "2026-11-28T04:45:00.000Z") == "desk"
