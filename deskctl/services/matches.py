@@ -127,7 +127,8 @@ class MatchService(SyncService):
         apart too, nothing deleted); with ``undo``, take it back (and the counterpart it
         was unpaired from): the next run syncs them."""
         me = require_admin(self.backend, "ignore records in the sync")
-        if self.settings() is None:
+        settings = self.settings()
+        if settings is None:
             raise RuleViolation(NOT_CONFIGURED)
         store = self._store()
         side = self._side_of(module, record_id, side)
@@ -136,7 +137,7 @@ class MatchService(SyncService):
                                   "ignored": not undo, "changed": ignored == undo}
         if ignored != undo:
             return result
-        two_way = (self.settings() or {}).get("mode") == "bidirectional"
+        two_way = settings.get("mode") == "bidirectional"
         with self.state.transaction():
             if undo:
                 partner = store.unignore(module, side, record_id)
