@@ -8,8 +8,13 @@ from deskctl import output
 from deskctl.app import App, pass_app
 from deskctl.commands.options import read_secret, report_change
 from deskctl.credentials import CREDENTIALS
+from deskctl.services.credentials import CredentialService
 
 NAMES = click.Choice([c.name for c in CREDENTIALS])
+
+
+def _service(app: App) -> CredentialService:
+    return CredentialService(app.credentials, app.state, app.os_user)
 
 
 @click.group("auth")
@@ -34,11 +39,9 @@ def set_(app: App, name: str, from_stdin: bool) -> None:
     """Store a credential in the keyring (read from stdin or a hidden prompt)."""
     app.credentials.require_keyring(name)  # before anyone types a secret
     value = read_secret(name.replace("_", " "), from_stdin)
-    app.credentials.set(name, value)
-    app.state.audit(app.os_user, "auth.set", name)
-    report_change(app.output, {"name": name, "profile": app.config.profile,
-                               "stored_in": "keyring"},
-                  f"Stored {name} in the keyring (profile {app.config.profile}).")
+    result = _service(app).set(name, value)
+    report_change(app.output, result,
+                  f"Stored {name} in the keyring (profile {result['profile']}).")
 
 
 @auth_group.command("status")
@@ -58,11 +61,7 @@ def status(app: App) -> None:
 @pass_app
 def clear(app: App, name: str) -> None:
     """Remove a credential from the keyring."""
-    removed = app.credentials.clear(name)
-    if removed:
-        app.state.audit(app.os_user, "auth.clear", name)
-    report_change(app.output, {"name": name, "profile": app.config.profile,
-                               "changed": removed}, f"Removed {name} from the keyring.",
+    report_change(app.output, _service(app).clear(name), f"Removed {name} from the keyring.",
                   f"{name} was not in the keyring; nothing removed.")
 
 
