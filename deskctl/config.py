@@ -58,6 +58,8 @@ KEYS: tuple[Key, ...] = (
         "concurrent Desk calls (default and ceiling: the edition's limit less the headroom)"),
     Key("zoho.concurrency_headroom", "int", 2,
         "Desk concurrent calls left free for Zoho's own CRM-Desk sync and extensions"),
+    # what a CRM write's `trigger` may name (crm-oas v8 record.json Body_Wrapper.trigger;
+    # zoho.com/crm/developer/docs/api/v8/insert-records.html)
     Key("zoho.crm_triggers", "list", (),
         "CRM automation a sync's CRM writes may fire (default none)",
         ("workflow", "approval", "blueprint", "pathfinder", "orchestration")),

@@ -34,11 +34,6 @@ DATA_CENTERS: dict[str, tuple[str, str, str]] = {
 #: "API credits"); Zoho's own CRM integration and extensions share them
 EDITION_CONCURRENCY = {"free": 5, "express": 10, "standard": 10, "professional": 15,
                        "enterprise": 25}
-#: what CRM write automation `trigger` may name (crm-oas v8 record.json Body_Wrapper.trigger;
-#: zoho.com/crm/developer/docs/api/v8/insert-records.html)
-CRM_TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
-
-
 def _checked_url(name: str, url: str) -> str:
     """https anywhere; plain http only to a loopback address (tests, the emulator)."""
     parsed = urlparse(url)
