@@ -185,3 +185,22 @@ def test_a_client_gone_mid_request_is_no_error(tmp_path: Path, capfd: pytest.Cap
         time.sleep(0.6)  # the server answers after its latency, into the reset
         assert requests.get(url + "/crm/v8/users", timeout=5).status_code == 401  # still up
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_request_cut_short_is_not_carried_out(tmp_path: Path,
+                                                capfd: pytest.CaptureFixture[str]) -> None:
+    """A client killed while sending its body: the server acts on no half request (and
+    prints nothing), as Zoho would never see it whole."""
+    import socket
+
+    for url, sandbox in served(tmp_path, Faults()):
+        body = b'{"lastName": "Half", "email": "half@x.example"}'
+        sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+        sock.sendall(b"POST /api/v1/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+        sock.close()
+        time.sleep(0.3)
+        portal = next(p for p in sandbox.all_portals() if p.name == "acme-support").id
+        assert list(sandbox.desk(portal).list_records("contacts")) == []
+    assert "Traceback" not in capfd.readouterr().err

@@ -126,6 +126,10 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Ser
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+            if body is not None and len(body) < length:
+                # the client went away mid-request (a killed sync): nothing to carry out
+                self.close_connection = True
+                return
             if faults.latency_ms:
                 time.sleep(faults.latency_ms / 1000)
             if faults.drop_rate and rng.random() < faults.drop_rate:
