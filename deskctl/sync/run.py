@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
@@ -109,27 +112,50 @@ class SyncRun:
         cursors = self.sync.cursors(module)
         sides = self.sides(module)
         read = {CRM: 0, DESK: 0, "deleted": 0}
+        feeds: dict[str, Callable[[], Iterable[Any]]] = {}
         for side in SIDES:
-            api = sides[side]
-            started = clock.now_iso()
             since = self._since(cursors.get(side))
             if since is None:
                 snap.full.add(side)
-            self.progress.phase(f"Reading {module}", read)
-            for record in api.changes(since):
-                snap.records[side][record.id] = record
-                read[side] += 1
+            feeds[side] = partial(sides[side].changes, since)
+            feeds[f"{side}-deleted"] = partial(sides[side].deleted,
+                                               self._since(cursors.get(f"{side}-deleted")))
+        self.progress.phase(f"Reading {module}", read)
+        for key, started, items in self._fetch(module, feeds):
+            owner: Side = CRM if key.startswith(CRM) else DESK
+            for item in items:
+                if key == owner:
+                    snap.records[owner][item.id] = item
+                    read[owner] += 1
+                else:
+                    snap.deleted[owner].add(item.id)
+                    read["deleted"] += 1
                 self.progress.phase(f"Reading {module}", read)
-            snap.cursors[side] = _later(started, cursors.get(side))
-            started = clock.now_iso()
-            for stone in api.deleted(self._since(cursors.get(f"{side}-deleted"))):
-                snap.deleted[side].add(stone.id)
-                read["deleted"] += 1
-                self.progress.phase(f"Reading {module}", read)
-            snap.cursors[f"{side}-deleted"] = _later(started, cursors.get(f"{side}-deleted"))
+            snap.cursors[key] = _later(started, cursors.get(key))
         self.progress.phase(f"Matching {module}")
         Gatherer(self.sync, sides, self.mappings[module], self._canonical(module)).gather(snap)
         return snap
+
+    def _fetch(self, module: str, feeds: dict[str, Callable[[], Iterable[Any]]]
+               ) -> Iterator[tuple[str, str, Iterable[Any]]]:
+        """(feed, when its read started, what it read) in order. A backend that takes
+        concurrent calls (Desk concurrency above 1: HTTP) reads the four feeds at once;
+        otherwise each is read lazily, after the one before is consumed."""
+        if int(getattr(self.desk, "concurrency", 1)) <= 1:
+            for key, feed in feeds.items():
+                yield key, clock.now_iso(), feed()
+            return
+        self.desk.fields(self.mappings[module].kind)  # the field metadata, read once
+
+        def whole(feed: Callable[[], Iterable[Any]]) -> tuple[str, list[Any]]:
+            started = clock.now_iso()
+            return started, list(feed())
+
+        with ThreadPoolExecutor(len(feeds)) as pool:
+            futures = {key: pool.submit(whole, feed) for key, feed in feeds.items()}
+            for key, future in futures.items():
+                started, items = future.result()
+                yield key, started, items
 
     def _canonical(self, module: str) -> Any:
         mapping = self.mappings[module]
