@@ -143,7 +143,9 @@ class PgDatabase:
         if raw.execute("SELECT to_regclass(%s)", (f"{quote(self.schema)}.{META}",)
                        ).fetchone()[0] is None:
             return None
-        row = raw.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchone()
+        # qualified: exists() asks on a fresh connection, whose search_path is not ours
+        row = raw.execute(f"SELECT value FROM {quote(self.schema)}.{META} "
+                          "WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 0
 
     def _migrate(self, raw: Any) -> None:

@@ -71,6 +71,10 @@ def test_migrate_round_trip_file_postgres_file_is_identical(synced: Any, pg_url:
     on_pg = {"DESKCTL_STATE": pg_url}
     status = synced("sync", "status", "-o", "json", env=on_pg)
     assert status.exit_code == 0, status.stderr
+    checked = synced("state", "check", "-o", "json", env=on_pg)
+    assert checked.exit_code == 0, checked.stderr
+    assert checked.json()["ok"] is True and checked.json()["tables"] == {
+        t: n for t, (n, _) in before.items()}
     back = tmp_path / "back.db"
     returned = synced("state", "migrate", "--to", str(back), env=on_pg)
     assert returned.exit_code == 0, returned.stderr
