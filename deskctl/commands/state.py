@@ -26,7 +26,11 @@ def state_group() -> None:
 @state_group.command("check")
 @pass_app
 def check(app: App) -> None:
-    """Report the schema version, the rows per table and any integrity problem (exit 1)."""
+    """Report the schema version, the rows per table and any problem (exit 1).
+
+    Problems: integrity, missing tables or columns, and each table, column and row whose
+    JSON does not decode.
+    """
     report = StateService(app.state, app.config.profile).check()
     output.render(report, app.output)
     if report["problems"]:

@@ -72,3 +72,15 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Columns holding JSON text (TEXT in both databases, so neither checks it; NULL allowed
+# where the column is nullable). `state check` decodes every cell of these: add a column
+# here when a migration adds one that holds JSON.
+JSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "settings": ("value",),
+    "audit": ("details",),
+    "sync_pairs": ("base", "crm_held", "desk_held"),
+    "sync_conflicts": ("crm_values", "desk_values", "fields"),
+    "sync_intents": ("payload", "match_keys"),
+    "sync_runs": ("summary",),
+}

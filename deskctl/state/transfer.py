@@ -1,6 +1,7 @@
 """Checking a state store and copying one profile's state to another store (file or
 PostgreSQL), verified row by row. Tables are discovered, not listed, so a table a new
-migration adds is checked and copied without changes here."""
+migration adds is checked and copied without changes here; the columns holding JSON are
+named next to the migrations (schema.JSON_COLUMNS), and every cell of them is decoded."""
 
 from __future__ import annotations
 
@@ -13,22 +14,33 @@ from typing import Any
 from deskctl.errors import RuleViolation
 from deskctl.sqlitefile import StoreError
 from deskctl.state.database import iter_rows
-from deskctl.state.schema import MIGRATIONS, SCHEMA_VERSION
+from deskctl.state.schema import JSON_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from deskctl.state.store import StateStore
 
-JSON_COLUMNS = (("settings", "value"), ("audit", "details"))
 BATCH = 1000
+SHOWN = 5  # rows named per column holding bad JSON; the rest are counted
 
 
 @lru_cache(maxsize=1)
-def expected_tables() -> dict[str, list[str]]:
-    """{table: columns} that MIGRATIONS produce, read from a scratch in-memory database."""
+def _expected() -> dict[str, list[tuple[str, int]]]:
+    """{table: [(column, position in the primary key or 0)]} that MIGRATIONS produce,
+    read from a scratch in-memory database."""
     conn = sqlite3.connect(":memory:")
     for migration in MIGRATIONS:
         conn.executescript(migration)
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                         "AND name NOT LIKE 'sqlite_%'")]
-    return {n: [c[1] for c in conn.execute(f'PRAGMA table_info("{n}")')] for n in names}
+    return {n: [(c[1], c[5]) for c in conn.execute(f'PRAGMA table_info("{n}")')]
+            for n in names}
+
+
+def expected_tables() -> dict[str, list[str]]:
+    """{table: columns} that MIGRATIONS produce."""
+    return {t: [c for c, _ in columns] for t, columns in _expected().items()}
+
+
+def primary_key(table: str) -> list[str]:
+    return [c for c, pos in sorted(_expected()[table], key=lambda c: c[1]) if pos]
 
 
 def counts(store: StateStore) -> dict[str, int]:
@@ -63,16 +75,35 @@ def check(store: StateStore) -> dict[str, Any]:
             missing = sorted(set(columns) - set(store.db.columns(table)))
             if missing:
                 problems.append(f"table {table} lacks columns {', '.join(missing)}")
-        for table, column in JSON_COLUMNS:
-            if table in report["tables"] and column in store.db.columns(table):
-                bad = sum(1 for (text,) in iter_rows(store.db, table, [column])
-                          if not _is_json(text))
-                if bad:
-                    problems.append(f"{bad} rows of {table} hold unreadable {column}")
+        for table, json_columns in JSON_COLUMNS.items():
+            if table in report["tables"]:
+                present = set(store.db.columns(table))
+                problems.extend(_bad_json(store, table,
+                                          [c for c in json_columns if c in present]))
     except (StoreError, sqlite3.DatabaseError) as exc:
         problems.append(getattr(exc, "message", None) or str(exc))
     report["ok"] = not problems
     return report
+
+
+def _bad_json(store: StateStore, table: str, columns: list[str]) -> list[str]:
+    """One problem per column with cells that do not decode, naming the rows by key."""
+    keys = primary_key(table)
+    bad: dict[str, list[str]] = {c: [] for c in columns}
+    for row in iter_rows(store.db, table, keys + columns):
+        key, values = row[:len(keys)], row[len(keys):]
+        for column, text in zip(columns, values, strict=True):
+            if text is not None and not _is_json(text):  # NULL: a nullable column unset
+                bad[column].append("(" + ", ".join(f"{k}={v}" for k, v in
+                                                   zip(keys, key, strict=True)) + ")")
+    problems = []
+    for column, rows in bad.items():
+        if rows:
+            more = f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
+            problems.append(f"{table}.{column} is not valid JSON in {len(rows)} "
+                            f"row{'s' if len(rows) > 1 else ''}: "
+                            + ", ".join(rows[:SHOWN]) + more)
+    return problems
 
 
 def _is_json(text: Any) -> bool:

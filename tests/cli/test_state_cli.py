@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import deskctl.state
 from deskctl.state import StateStore
-from deskctl.state.transfer import counts, digest
+from deskctl.state.schema import JSON_COLUMNS
+from deskctl.state.sync import SyncStore
+from deskctl.state.transfer import counts, digest, expected_tables, primary_key
 
 STATE = Path("home") / "default" / "state.db"  # under the test's working directory
 
@@ -47,6 +51,53 @@ def test_check_of_a_damaged_file_fails_with_the_problem(synced: Any, tmp_path: P
     result = synced("state", "check")
     assert result.exit_code == 1
     assert "has problems" in result.stderr
+
+
+def test_json_columns_are_columns_of_the_schema_and_cover_every_decoded_one() -> None:
+    schema = expected_tables()
+    for table, columns in JSON_COLUMNS.items():
+        assert set(columns) <= set(schema[table]), table
+    listed = {c for columns in JSON_COLUMNS.values() for c in columns}
+    decoded = set()  # the columns the state modules read with json.loads(row["..."])
+    for module in Path(deskctl.state.__file__).parent.glob("*.py"):
+        for name in re.findall(r'json\.loads\(\w+\[f?"([^"]+)"\]', module.read_text()):
+            decoded |= {name.replace("{side}", side) for side in ("crm", "desk")}
+    assert decoded and decoded <= listed
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_check_names_every_json_cell_that_does_not_decode(synced: Any, tmp_path: Path,
+                                                          database: str,
+                                                          request: pytest.FixtureRequest) -> None:
+    location: str | Path = tmp_path / STATE
+    env: dict[str, str] = {}
+    if database == "postgresql":
+        location = request.getfixturevalue("pg_url")
+        assert synced("state", "migrate", "--to", str(location)).exit_code == 0
+        env = {"DESKCTL_STATE": str(location)}
+    store = StateStore(location)
+    sync = SyncStore(store)  # a conflict and an intent, so every JSON table has a row
+    sync.add_conflict("Contacts", "c1", "d1", {"Email": ("a@x.example", "b@x.example")})
+    sync.add_intents("Contacts", "crm", [("d2", {"Email": "c@x.example"}, ["email:c"], "fp")])
+    assert synced("state", "check", env=env).exit_code == 0
+    expected = []
+    with store.transaction() as conn:
+        for table, columns in JSON_COLUMNS.items():
+            keys = primary_key(table)
+            row = conn.execute(f"SELECT {', '.join(keys)} FROM {table} ORDER BY "
+                               f"{', '.join(keys)} LIMIT 1").fetchone()
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            for column in columns:
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE {where}",
+                             ('{"cut short', *row))
+                named = ", ".join(f"{k}={v}" for k, v in zip(keys, row, strict=True))
+                expected.append(f"{table}.{column} is not valid JSON in 1 row: ({named})")
+    store.close()
+    result = synced("state", "check", "-o", "json", env=env)
+    assert result.exit_code == 1
+    assert "has problems" in result.stderr
+    assert result.json()["problems"] == expected
+    assert all(line in result.stderr for line in expected)
 
 
 def test_check_without_any_state_says_so(run: Any) -> None:
