@@ -157,10 +157,6 @@ class SyncStore:
                  "detected_at": r["detected_at"]}
                 for r in rows]
 
-    def drop_conflict(self, conflict_id: int) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM sync_conflicts WHERE id = ?", (conflict_id,))
-
     # record errors: kept until the record syncs, retried every run
 
     def record_error(self, module: str, side: str, record_id: str, message: str,
