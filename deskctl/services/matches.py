@@ -157,11 +157,27 @@ class MatchService(SyncService):
                     store.keep_apart(module, other(side), partner)
                     result["unpaired_from"] = partner
                 store.ignore(module, side, record_id, me.email, partner)
+                self._recheck_group(store, module, side, record_id)
                 store.clear_error(module, side, record_id)
                 store.clear_intent(module, side, record_id)
             self.state.audit(me.email, "sync.ignore" + (".undo" if undo else ""),
                              f"{module}/{side}/{record_id}", result)
         return result
+
+    @staticmethod
+    def _recheck_group(store: SyncStore, module: str, side: Side, record_id: str) -> None:
+        """An ambiguous match is looked at again only when one of its records changes;
+        leaving one out is such a change, so the rest of its group is read again by the
+        next run (which may now match or copy them) whether or not they were edited."""
+        errors = store.errors(module)
+        keys = {e["match_key"] for e in errors if e["kind"] == "ambiguous"
+                and (e["side"], e["record_id"]) == (side, record_id)}
+        for error in errors:
+            if error["kind"] == "ambiguous" and error["match_key"] in keys \
+                    and (error["side"], error["record_id"]) != (side, record_id):
+                store.record_error(module, error["side"], error["record_id"],
+                                   f"{error['message']}; one of them is ignored now, the "
+                                   "next run looks again")
 
     def ignored(self) -> list[dict[str, Any]]:
         return self._store().ignored()

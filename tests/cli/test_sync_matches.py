@@ -87,3 +87,29 @@ def test_link_refuses_what_it_cannot_do(run, ambiguous) -> None:
     assert taken.exit_code == 1 and f"already paired with Desk record {twin}" in taken.stderr
     assert run("sync", "ignore", "999999").exit_code == 1
     assert [e["action"] for e in run("audit", "-o", "json").json()].count("sync.link") == 1
+
+
+def test_ignoring_one_of_an_ambiguous_pair_settles_it_after_the_cursor_moved_on(run) -> None:
+    """Two CRM contacts share an email (ambiguous: neither is copied). Runs later, when no
+    read brings either back, ignoring one must still let the other be synced: the ignore
+    is the change that makes the group worth looking at again."""
+    at = iter(f"2026-06-01T00:0{m}:00Z" for m in range(10))
+
+    def later(*args: str) -> object:
+        return run(*args, env={"DESKCTL_NOW": next(at)})
+
+    assert later("sandbox", "seed", "--contacts", "0", "--accounts", "0", "--leads", "0",
+                 "--deals", "0", "--tickets", "0").exit_code == 0
+    assert later("portal", "connect", "acme-support").exit_code == 0
+    assert later("sync", "configure", "--mode", "bidirectional").exit_code == 0
+    _twin, second = (later("sandbox", "crm", "create", "Contacts", f"Last_Name={name}",
+                           f"Email={EMAIL}", "-o", "json").json()["id"]
+                     for name in ("Twin", "Other"))
+    assert later("sync", "run").exit_code == 3
+    assert later("sync", "run").exit_code == 3  # minutes later: the cursor is past both
+    assert later("sync", "ignore", second).exit_code == 0
+    done = later("sync", "run")
+    assert done.exit_code == 0, done.stderr
+    assert [c["lastName"] for c in run("sandbox", "desk", "list", "contacts", "-o",
+                                       "json").json() if c.get("email") == EMAIL] == ["Twin"]
+    assert run("sync", "errors", "-o", "json").json() == []
