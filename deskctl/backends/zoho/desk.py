@@ -166,6 +166,7 @@ class ZohoDesk(DeskApi):
         self.fields(kind)
         key = instant(modified_since) if modified_since else EPOCH
         newest, done = key, set[str]()  # the newest instant yielded, the ids yielded at it
+        stalled = 0
         while True:
             anchor: tuple[str, datetime] | None = None
             capped = fresh = False
@@ -199,6 +200,13 @@ class ZohoDesk(DeskApi):
             if capped and newest == key:
                 raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
                                    f"{_desk_range(key)}; Desk's search cannot page past them")
+            # a shift with nothing new, again and again at one instant: its records do not
+            # come in one order (or edits never stop), and offsets cannot page them
+            stalled = stalled + 1 if not fresh and newest == key else 0
+            if stalled > 3:
+                raise BackendError(f"Desk's search answers the {kind} modified at "
+                                   f"{_desk_range(key)} in a changing order: they cannot be "
+                                   "paged; run the sync again")
             key = newest
 
     def _search_window(self, kind: str, low: datetime, high: datetime | None,
