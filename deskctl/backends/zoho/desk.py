@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,8 @@ from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.desk_fields import DESK_KINDS_META
 from deskctl.backends.zoho.activity import read_history, read_ratings
-from deskctl.errors import BackendError, NotFound, RuleViolation, Unsupported, ValidationError
+from deskctl.backends.zoho.desk_windows import END, EPOCH, MAX_FROM, desk_range, windowed
+from deskctl.errors import NotFound, RuleViolation, Unsupported, ValidationError
 from deskctl.models.people import Agent
 from deskctl.models.records import FieldMeta, ModuleMeta, Record, Tombstone, ensure_valid, instant
 from deskctl.models.tickets import DEAL_LINK_FIELD, TicketEvent, wanted
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
 
 BY_IDS = 20
 LIMITS = {"contacts": 99, "accounts": 99, "tickets": 100}
-MAX_FROM = 4999
-# search windows: Search.json's range pattern only takes years 19xx and 20xx
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-END = datetime(2099, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
 RECYCLE_LIMIT = 100  # recycleBin: "the maximum value supported is 100"
 ROLE_TYPES = {"admin": "Admin", "agent": "AgentPublic", "light-agent": "Light"}
 # what each search can filter on (Desk's specification); anything else goes through _all
@@ -57,11 +54,6 @@ KIND_LABELS = {"contacts": "Contacts", "accounts": "Accounts", "tickets": "Ticke
 def desk_time(text: str | None) -> str:
     """'2016-06-21T13:16:14.000Z' -> '2016-06-21T13:16:14Z'."""
     return clock.iso(clock.parse_time(text)) if text else ""
-
-
-def _desk_range(at: datetime) -> str:
-    """An instant as a `...TimeRange` bound: yyyy-MM-ddTHH:mm:ss.SSSZ (Search.json)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class ZohoDesk(DeskApi):
@@ -153,61 +145,12 @@ class ZohoDesk(DeskApi):
         (`GET /contacts`, `/accounts`, `/tickets`) answer no `modifiedTime`, `cf`, `title`,
         `city`, `description`... (getContacts/getAccounts/getTickets list schemas in
         Contact.json, Account.json, Ticket.json), the searches answer them all
-        (searchContacts/searchAccounts/searchTickets in Search.json).
-
-        Keyset windows on modifiedTime, paged by offsets inside a window (`_pages_from`):
-        every page starts on the last row of the page before, and that row must come back
-        first. If it does not, a record before it was edited meanwhile (it left for the end
-        of the window) and the rows shifted, so the window restarts at the newest instant
-        read, skipping the ids already yielded at it; so it does when `from` would pass
-        Desk's cap. Records sharing an instant (Desk's times have milliseconds, "2016-06-21T
-        13:16:14.000Z" in desk-api.md §10, but writes can share one) are read once, never
-        once per page boundary."""
+        (searchContacts/searchAccounts/searchTickets in Search.json), in modifiedTime
+        windows paged by offsets (desk_windows.py)."""
         self.fields(kind)
-        key = instant(modified_since) if modified_since else EPOCH
-        newest, done = key, set[str]()  # the newest instant yielded, the ids yielded at it
-        stalled = 0
-        while True:
-            anchor: tuple[str, datetime] | None = None
-            capped = fresh = False
-            pages = 0
-            for rows in self._pages_from(kind, key):
-                if rows is None:
-                    capped = True
-                    break
-                pages += 1
-                if anchor is not None:
-                    if not rows or (rows[0][1].id, rows[0][0]) != anchor:
-                        break  # shifted: restart at the newest instant
-                    rows = rows[1:]
-                for when, record in rows:
-                    if when > newest:
-                        newest, done = when, set()
-                    elif when == newest and record.id in done:
-                        continue
-                    done.add(record.id)
-                    fresh = True
-                    yield record
-                if rows:
-                    anchor = (rows[-1][1].id, rows[-1][0])
-            else:
-                # the window ended; pages read ahead were read before the caller saw them,
-                # so what it edited meanwhile is read from the newest instant on
-                if pages == 1 or not fresh:
-                    return
-                key = newest
-                continue
-            if capped and newest == key:
-                raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
-                                   f"{_desk_range(key)}; Desk's search cannot page past them")
-            # a shift with nothing new, again and again at one instant: its records do not
-            # come in one order (or edits never stop), and offsets cannot page them
-            stalled = stalled + 1 if not fresh and newest == key else 0
-            if stalled > 3:
-                raise BackendError(f"Desk's search answers the {kind} modified at "
-                                   f"{_desk_range(key)} in a changing order: they cannot be "
-                                   "paged; run the sync again")
-            key = newest
+        return windowed(kind, instant(modified_since) if modified_since else EPOCH,
+                        lambda low, start: self._search_window(kind, low, None, start),
+                        LIMITS[kind], self.concurrency)
 
     def _search_window(self, kind: str, low: datetime, high: datetime | None,
                        start: int) -> tuple[list[tuple[datetime, Record]], int]:
@@ -215,39 +158,11 @@ class ZohoDesk(DeskApi):
         count of matches. The range format and its years 19xx-20xx are Search.json's
         pattern; `from` is 0-based on searches and capped at 4999 (desk-api.md §4.4)."""
         body = self.http.request("GET", f"/{kind}/search", params={
-            "modifiedTimeRange": f"{_desk_range(low)},{_desk_range(high or END)}",
+            "modifiedTimeRange": f"{desk_range(low)},{desk_range(high or END)}",
             "sortBy": "modifiedTime", "from": start, "limit": LIMITS[kind]}) or {}
         rows = [(instant(raw["modifiedTime"]), self._record(raw, kind))
                 for raw in body.get("data", [])]
         return rows, int(body.get("count") or 0)
-
-    def _pages_from(self, kind: str, key: datetime
-                    ) -> Iterator[list[tuple[datetime, Record]] | None]:
-        """The pages of `modifiedTimeRange=<key>,<end>` in order, each from the last row of
-        the one before (`from` 0, limit-1, 2(limit-1)...), until one is not full; None
-        when `from` would pass Desk's cap. After the first page, the pages its `count`
-        says are left are read `concurrency` at a time."""
-        limit = LIMITS[kind]
-        step = limit - 1
-        rows, count = self._search_window(kind, key, None, 0)
-        yield rows
-        start = step
-        with ThreadPoolExecutor(max(1, self.concurrency)) as pool:
-            while len(rows) == limit:
-                if start > MAX_FROM:
-                    yield None
-                    return
-                # the pages `count` rows need (at least one, to see where the window ends)
-                pages = max(1, -(-(count - 1 - start) // step))
-                starts = [at for at in range(start, start + pages * step, step)
-                          if at <= MAX_FROM]
-                for page in pool.map(lambda at: self._search_window(kind, key, None, at),
-                                     starts):
-                    rows, count = page
-                    yield rows
-                    if len(rows) < limit:
-                        return
-                start = starts[-1] + step
 
     def get_record(self, kind: str, record_id: str) -> Record:
         self.fields(kind)
