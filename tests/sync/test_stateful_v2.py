@@ -267,7 +267,8 @@ class SyncHistory(RuleBasedStateMachine):
                 # the loser's edits of these fields are overwritten by this choice
                 assert now[field] == chosen[field] or \
                     (side, module, record_id) != loser, f"resolve --take {take}: {field}"
-                self.baseline[(side, module, record_id)][field] = chosen[field]
+                # (a record a killed run made has no baseline yet)
+                self.baseline.setdefault((side, module, record_id), {})[field] = chosen[field]
                 if (side, module, record_id) == loser:
                     self.edits.get(loser, {}).pop(field, None)
 
