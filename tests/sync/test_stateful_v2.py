@@ -387,5 +387,5 @@ TestSyncHistories = SyncHistory.TestCase
 #: the same histories on every run (CI); DESKCTL_STATEFUL_EXAMPLES=N explores N random ones
 _EXPLORE = int(os.environ.get("DESKCTL_STATEFUL_EXAMPLES", "0"))
 TestSyncHistories.settings = settings(
-    max_examples=_EXPLORE or 40, stateful_step_count=30, deadline=None,
+    max_examples=_EXPLORE or 100, stateful_step_count=30, deadline=None,
     derandomize=not _EXPLORE, database=None, suppress_health_check=[HealthCheck.too_slow])
