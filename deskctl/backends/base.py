@@ -111,6 +111,12 @@ class DeskApi(ABC):
 
     #: Desk writes one record per call; this many may run at once
     concurrency = 4
+
+    @property
+    def write_batch(self) -> int:
+        """Records per sync write batch (recorded in one state transaction): a round of
+        ``concurrency`` calls, 25 each."""
+        return max(1, int(self.concurrency)) * 25
     #: as CrmApi.meter
     meter: CallMeter | None = None
 

@@ -32,9 +32,7 @@ class SideApi:
     @property
     def batch(self) -> int:
         """Records per write batch: what one CRM call takes, or a round of Desk calls."""
-        if self.side == CRM:
-            return int(self.api.write_batch)
-        return max(1, int(self.api.concurrency)) * 25
+        return int(self.api.write_batch)
 
     def changes(self, since: str | None) -> Iterator[Record]:
         if self.fields is not None:

@@ -27,6 +27,9 @@ def _event(row: Any) -> TicketEvent:
 
 class LocalDesk(DeskApi):
     concurrency = 1  # one SQLite connection: writes are serial
+    #: a batch is one sandbox transaction (write_session), so its size is not a round of
+    #: calls but the CRM's 100 per call; fewer batches, fewer state transactions
+    write_batch = 100
 
     def __init__(self, db: SandboxDb, portal_id: str) -> None:
         super().__init__(portal_id)
