@@ -87,7 +87,9 @@ def assert_converged(home: Path, crm: int, desk: int, state: str | None = None) 
                          [(1, "sqlite"), (2, "sqlite"), (1, "postgresql")])
 def test_a_run_killed_at_random_points_loses_and_duplicates_nothing(
         tmp_path: Path, seed: int, database: str, request: pytest.FixtureRequest) -> None:
-    crm, desk = 3000, 600
+    # big enough that a run outlasts a few kills at today's speed (3,600 records finished
+    # within the first kill's delay once the local Desk wrote in batches of 100)
+    crm, desk = 6000, 1200
     state = request.getfixturevalue("pg_url") if database == "postgresql" else None
     big_world(tmp_path, crm, desk, state)
     rng = random.Random(seed)
