@@ -209,21 +209,27 @@ class SyncRun:
         the cursor. One wait for the clock to leave the second of the last write serves
         every module.
 
+        The next read starts at the check's start by our clock, or, when Zoho's clock runs
+        behind ours, at the second after the newest time the check read (Zoho's clock), so
+        an edit Zoho stamps earlier than our clock says is not skipped.
+
         Records modified within the overlap before a read's start (say, imported just
         before a first sync) are read again by the next run: the overlap is what guards
         against writes committed late and clock skew, and only a read can tell."""
-        started = _after_second(written)
-        moved = clock.iso(clock.parse_time(started) + timedelta(
-            seconds=self.options.overlap_seconds))
+        started = clock.parse_time(_after_second(written))
+        overlap = timedelta(seconds=self.options.overlap_seconds)
         for check in checks:
             self.progress.phase(f"Checking {check.module}")
             values_of = self._canonical(check.module)
             sides = self.sides(check.module)
             cursors = {}
             for side, seen in check.seen.items():
-                clean, chunk = True, []
+                clean, chunk, newest = True, [], None
                 for record in sides[side].changes(self._back(check.cursors[side])):
                     chunk.append(record)
+                    if record.modified_time:
+                        when = clock.parse_time(record.modified_time)
+                        newest = when if newest is None else max(newest, when)
                     if len(chunk) >= 500:
                         clean, chunk = self._echoes(check.module, side, seen, chunk,
                                                     values_of), []
@@ -231,8 +237,10 @@ class SyncRun:
                             break
                 if clean and self._echoes(check.module, side, seen, chunk, values_of):
                     # this read covered the overlap before its start: the next one starts
-                    # exactly there, after the run's own last writes
-                    cursors[side] = _later(moved, check.cursors[side])
+                    # there, after the run's own last writes
+                    start = started if newest is None else \
+                        min(started, newest + timedelta(seconds=1))
+                    cursors[side] = _later(clock.iso(start + overlap), check.cursors[side])
             with self.sync.store.transaction():
                 for side, cursor in cursors.items():
                     self.sync.set_cursor(check.module, side, cursor)
