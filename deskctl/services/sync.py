@@ -62,6 +62,10 @@ class SyncService:
     @exclusive("sync configure")
     def configure(self, mode: str | None, conflict: str | None,
                   on_delete: str | None) -> dict[str, Any]:
+        for name, value, allowed in (("mode", mode, MODES), ("conflict", conflict, CONFLICTS),
+                                     ("on-delete", on_delete, ON_DELETE)):
+            if value is not None and value not in allowed:
+                raise UsageError(f"--{name} is one of {', '.join(allowed)}, not {value!r}")
         me = require_admin(self.backend, "configure the sync")
         self._active()
         current = self.settings()

@@ -8,7 +8,7 @@ import pytest
 
 from deskctl.config import load_config
 from deskctl.credentials import CredentialStore
-from deskctl.errors import ConfigError, NotActive, RuleViolation
+from deskctl.errors import ConfigError, NotActive, RuleViolation, UsageError
 from deskctl.services.integration import IntegrationService
 from deskctl.services.sync import SyncService
 from deskctl.sync.guards import AbortedRun
@@ -236,3 +236,16 @@ def test_no_change_rerun_reads_do_not_grow_with_the_record_count(tmp_path: Path)
         calls.append(report["api_calls"])
     assert calls[0] == calls[1]
     assert calls[0]["crm"] <= 4 and calls[0]["desk"] <= 4  # list + tombstones per module
+
+
+@pytest.mark.parametrize("option", [{"on_delete": "keep"}, {"conflict": "latest"},
+                                    {"mode": "two-way"}])
+def test_configure_refuses_a_value_it_does_not_know(world: SyncWorld,
+                                                    option: dict[str, str]) -> None:
+    """The service checks its values itself (the CLI's choices are not its only caller):
+    'keep' used to be stored and then behave like unlink."""
+    before = world.service.settings()
+    args = {"mode": None, "conflict": None, "on_delete": None, **option}
+    with pytest.raises(UsageError, match="is one of"):
+        world.service.configure(args["mode"], args["conflict"], args["on_delete"])
+    assert world.service.settings() == before
