@@ -98,7 +98,9 @@ def test_a_connection_lost_mid_run_ends_it_cleanly_and_another_host_resumes(
         tmp_path: Path, pg_url: str) -> None:
     import psycopg
 
-    big_world(tmp_path / "zoho", 3000, 0, pg_url)
+    # 10,000 records: the run is still writing half a second after it took the lock (3,000
+    # were all written by then once the local Desk wrote in batches of 100)
+    big_world(tmp_path / "zoho", 10000, 0, pg_url)
     first = deskctl(tmp_path, "host-a", pg_url, "sync", "run")
     wait_for_holder(pg_url, first.pid)
     time.sleep(0.5)
@@ -111,4 +113,4 @@ def test_a_connection_lost_mid_run_ends_it_cleanly_and_another_host_resumes(
     assert len(errors) == 1 and "lost the" in errors[0], err
     code, _out, err = finish(deskctl(tmp_path, "host-b", pg_url, "sync", "run"))
     assert code == 0, err
-    assert_converged(tmp_path / "zoho", 3000, 0, pg_url)
+    assert_converged(tmp_path / "zoho", 10000, 0, pg_url)
