@@ -113,7 +113,8 @@ def test_a_run_killed_at_random_points_loses_and_duplicates_nothing(
 
 def test_a_second_concurrent_run_exits_4_naming_the_holder(tmp_path: Path,
                                                            state_location: str) -> None:
-    big_world(tmp_path, 3000, 0, state_location)
+    # 10,000 records: the holder still runs while the second process starts
+    big_world(tmp_path, 10000, 0, state_location)
     first = started_holding_the_lock(tmp_path, state_location)
     second = sync_process(tmp_path, "--lock-timeout", "0", state=state_location)
     _out, err = second.communicate(timeout=60)
@@ -121,7 +122,7 @@ def test_a_second_concurrent_run_exits_4_naming_the_holder(tmp_path: Path,
     assert f"pid {first.pid}" in err and "sync run" in err
     _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert_converged(tmp_path, 3000, 0, state_location)
+    assert_converged(tmp_path, 10000, 0, state_location)
 
 
 def test_a_waiting_run_proceeds_when_the_lock_is_released(tmp_path: Path,

@@ -72,7 +72,8 @@ def test_the_second_host_sees_the_first_ones_integration_and_writes_nothing(
 
 def test_two_hosts_at_once_then_a_sigkilled_holder_is_taken_over(tmp_path: Path,
                                                                  pg_url: str) -> None:
-    big_world(tmp_path / "zoho", 3000, 0, pg_url)
+    # 10,000 records: the holder still runs while the other host starts, twice
+    big_world(tmp_path / "zoho", 10000, 0, pg_url)
     first = deskctl(tmp_path, "host-a", pg_url, "sync", "run")
     wait_for_holder(pg_url, first.pid)
     code, _out, err = finish(deskctl(tmp_path, "host-b", pg_url, "sync", "run",
@@ -90,7 +91,7 @@ def test_two_hosts_at_once_then_a_sigkilled_holder_is_taken_over(tmp_path: Path,
         time.sleep(0.02)
     code, _out, err = finish(waiting)
     assert code == 0, err
-    assert_converged(tmp_path / "zoho", 3000, 0, pg_url)
+    assert_converged(tmp_path / "zoho", 10000, 0, pg_url)
     no_state_files(tmp_path)
 
 
