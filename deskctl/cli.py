@@ -84,10 +84,6 @@ class DeskctlGroup(click.Group):
         except Exception as exc:
             if app.debug or os.environ.get("DESKCTL_DEBUG"):
                 raise
-            damaged = _damaged_state(app, exc)
-            if damaged is not None:
-                _report(app, damaged.message, [], damaged.to_dict())
-                ctx.exit(int(damaged.exit_code))
             if isinstance(exc, OSError) and exc.filename:  # a read-only HOME, a full disk
                 message = f"cannot use {exc.filename}: {exc.strerror or exc}"
             else:
@@ -98,23 +94,6 @@ class DeskctlGroup(click.Group):
             ctx.exit(int(ExitCode.FAILURE))
         finally:
             app.close()
-
-
-def _damaged_state(app: App, exc: Exception) -> DeskctlError | None:
-    """Unreadable JSON met while the state store decoded one of its rows: the state is
-    damaged (one line naming it and what to do), not deskctl."""
-    import json
-    import traceback
-    from pathlib import Path
-
-    if not isinstance(exc, json.JSONDecodeError) or "state" not in app.__dict__:
-        return None
-    package = Path(__file__).resolve().parent
-    ours = [Path(f.filename).resolve() for f in traceback.extract_tb(exc.__traceback__)]
-    ours = [f for f in ours if package in f.parents]
-    if not ours or package / "state" not in ours[-1].parents:
-        return None
-    return app.state.db.damaged(f"a row holds unreadable JSON: {exc}")
 
 
 def _report(app: App, message: str, problems: list[str], data: dict[str, Any]) -> None:

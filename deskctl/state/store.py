@@ -61,7 +61,7 @@ class StateStore:
 
     def get(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return self._json(row["value"], f"setting {key!r}") if row else default
+        return self.decode(row["value"], f"setting {key!r}") if row else default
 
     def put(self, key: str, value: Any) -> None:
         with self.transaction() as conn:
@@ -107,10 +107,12 @@ class StateStore:
         rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""),
                                  (limit,) if limit else ()).fetchall()
         return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "action": r["action"],
-                 "target": r["target"], "details": self._json(r["details"], "audit details")}
+                 "target": r["target"], "details": self.decode(r["details"], "audit details")}
                 for r in rows]
 
-    def _json(self, text: str, what: str) -> Any:
+    def decode(self, text: str, what: str) -> Any:
+        """A cell holding JSON; text that does not decode is a damaged state (one line
+        naming it and what to do), not a bug of deskctl."""
         try:
             return json.loads(text)
         except ValueError:

@@ -17,14 +17,6 @@ from deskctl.state.store import SYNC_TABLES, StateStore
 CHUNK = 500  # ids per IN (...) query, under every database's parameter limit
 
 
-def _pair(module: str, r: Any) -> Pair:
-    held = {side: json.loads(r[f"{side}_held"]) for side in SIDES if r[f"{side}_held"]}
-    return Pair(module, r["crm_id"], r["desk_id"],
-                json.loads(r["base"]) if r["base"] is not None else None, held,
-                {CRM: r["crm_modified"], DESK: r["desk_modified"]},
-                {CRM: r["crm_fp"], DESK: r["desk_fp"]})
-
-
 class SyncStore:
     """Typed access to the sync tables; every method runs in (or joins) one transaction."""
 
@@ -35,13 +27,24 @@ class SyncStore:
     def _conn(self) -> Any:
         return self.store.conn
 
+    def _cell(self, row: Any, table: str, column: str) -> Any:
+        return self.store.decode(row[column], f"{table}.{column}")
+
+    def _pair(self, module: str, r: Any) -> Pair:
+        held = {side: self._cell(r, "sync_pairs", f"{side}_held")
+                for side in SIDES if r[f"{side}_held"]}
+        base = self._cell(r, "sync_pairs", "base") if r["base"] is not None else None
+        return Pair(module, r["crm_id"], r["desk_id"], base, held,
+                    {CRM: r["crm_modified"], DESK: r["desk_modified"]},
+                    {CRM: r["crm_fp"], DESK: r["desk_fp"]})
+
     # pairs
 
     def pairs(self, module: str) -> dict[str, Pair]:
         """Every pair of a module by CRM id (small modules and tests; a run loads only
         the pairs it needs with pairs_for)."""
         rows = self._conn.execute("SELECT * FROM sync_pairs WHERE module = ?", (module,))
-        return {r["crm_id"]: _pair(module, r) for r in rows}
+        return {r["crm_id"]: self._pair(module, r) for r in rows}
 
     def pairs_for(self, module: str, side: Side, ids: Iterable[str]) -> list[Pair]:
         column = "crm_id" if side == CRM else "desk_id"
@@ -51,14 +54,14 @@ class SyncStore:
             rows = self._conn.execute(
                 f"SELECT * FROM sync_pairs WHERE module = ? AND {column} IN "
                 f"({','.join('?' * len(chunk))})", (module, *chunk))
-            found += [_pair(module, r) for r in rows]
+            found += [self._pair(module, r) for r in rows]
         return found
 
     def owing(self, module: str) -> list[Pair]:
         """Pairs with a write still owed to a side (a crash or a failed write)."""
         rows = self._conn.execute("SELECT * FROM sync_pairs WHERE module = ? AND "
                                   "(crm_held IS NOT NULL OR desk_held IS NOT NULL)", (module,))
-        return [_pair(module, r) for r in rows]
+        return [self._pair(module, r) for r in rows]
 
     @contextmanager
     def batch(self) -> Iterator[StateBatch]:
@@ -100,7 +103,7 @@ class SyncStore:
         if row is None:
             return None
         return {"started_at": row["started_at"], "finished_at": row["finished_at"],
-                "outcome": row["outcome"], "summary": json.loads(row["summary"])}
+                "outcome": row["outcome"], "summary": self._cell(row, "sync_runs", "summary")}
 
     def link_counts(self) -> dict[str, int]:
         rows = self._conn.execute("SELECT module, count(*) FROM sync_pairs GROUP BY module")
@@ -141,8 +144,10 @@ class SyncStore:
                                   "sync_conflicts WHERE module = ?", (module,))
         result = {}
         for r in rows:
-            crm, desk = json.loads(r["crm_values"]), json.loads(r["desk_values"])
-            result[r["crm_id"]] = {f: (crm.get(f), desk.get(f)) for f in json.loads(r["fields"])}
+            crm = self._cell(r, "sync_conflicts", "crm_values")
+            desk = self._cell(r, "sync_conflicts", "desk_values")
+            result[r["crm_id"]] = {f: (crm.get(f), desk.get(f))
+                                   for f in self._cell(r, "sync_conflicts", "fields")}
         return result
 
     def close_conflict(self, module: str, crm_id: str) -> None:
@@ -152,8 +157,9 @@ class SyncStore:
     def conflicts(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT * FROM sync_conflicts ORDER BY id")
         return [{"id": r["id"], "module": r["module"], "crm_id": r["crm_id"],
-                 "desk_id": r["desk_id"], "fields": json.loads(r["fields"]),
-                 "crm": json.loads(r["crm_values"]), "desk": json.loads(r["desk_values"]),
+                 "desk_id": r["desk_id"], "fields": self._cell(r, "sync_conflicts", "fields"),
+                 "crm": self._cell(r, "sync_conflicts", "crm_values"),
+                 "desk": self._cell(r, "sync_conflicts", "desk_values"),
                  "detected_at": r["detected_at"]}
                 for r in rows]
 
@@ -228,9 +234,10 @@ class SyncStore:
     def intents(self, module: str) -> dict[tuple[Side, str], dict[str, Any]]:
         """{(source side, source id): {payload, keys, fp, at}} of unfinished creates."""
         rows = self._conn.execute("SELECT * FROM sync_intents WHERE module = ?", (module,))
-        return {(cast(Side, r["side"]), r["record_id"]): {"payload": json.loads(r["payload"]),
-                                              "keys": json.loads(r["match_keys"]),
-                                              "fp": r["fp"], "at": r["at"]} for r in rows}
+        return {(cast(Side, r["side"]), r["record_id"]): {
+                    "payload": self._cell(r, "sync_intents", "payload"),
+                    "keys": self._cell(r, "sync_intents", "match_keys"),
+                    "fp": r["fp"], "at": r["at"]} for r in rows}
 
     def add_intents(self, module: str, side: str,
                     intents: list[tuple[str, dict[str, Any], list[str], str]]) -> None:
@@ -271,7 +278,8 @@ class SyncStore:
             return 0
         with self.store.transaction() as conn:
             for row in rows:
-                ended = json.loads(row["summary"]).get("alive_at") or row["started_at"]
+                summary = self._cell(row, "sync_runs", "summary")
+                ended = summary.get("alive_at") or row["started_at"]
                 conn.execute("UPDATE sync_runs SET outcome = ?, finished_at = ?, summary = ? "
                              "WHERE id = ?", ("interrupted", ended, json.dumps(
                                  {"reason": "killed (found by the next run)"}), row["id"]))

@@ -58,9 +58,11 @@ def test_json_columns_are_columns_of_the_schema_and_cover_every_decoded_one() ->
     for table, columns in JSON_COLUMNS.items():
         assert set(columns) <= set(schema[table]), table
     listed = {c for columns in JSON_COLUMNS.values() for c in columns}
-    decoded = set()  # the columns the state modules read with json.loads(row["..."])
+    decoded = set()  # the columns the state modules decode: row["..."] or a _cell of it
     for module in Path(deskctl.state.__file__).parent.glob("*.py"):
-        for name in re.findall(r'json\.loads\(\w+\[f?"([^"]+)"\]', module.read_text()):
+        for name in re.findall(r'(?:json\.loads|decode)\(\w+\[f?"([^"]+)"\]'
+                               r'|_cell\(\w+, "\w+", f?"([^"]+)"\)', module.read_text()):
+            name = "".join(name)
             decoded |= {name.replace("{side}", side) for side in ("crm", "desk")}
     assert decoded and decoded <= listed
 
