@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from deskctl import clock
 from deskctl.backends.meter import CallMeter
 from deskctl.errors import ApiLimitReached, ConfigError, NotFound, RuleViolation, UsageError
 from deskctl.models.integration import Integration
+from deskctl.models.sync import ConflictPolicy, Mode, OnDelete
 from deskctl.progress import Progress
 from deskctl.services.access import integration, require_admin
 from deskctl.services.locking import exclusive, hold, interruptible
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
     from deskctl.sync.mapping import ModuleMapping
     from deskctl.sync.run import RunOptions
 
-MODES = ("one-way", "bidirectional")
-CONFLICTS = ("crm-wins", "desk-wins", "newest", "manual")
-ON_DELETE = ("unlink", "propagate")
+MODES: tuple[str, ...] = get_args(Mode)
+CONFLICTS: tuple[str, ...] = get_args(ConflictPolicy)
+ON_DELETE: tuple[str, ...] = get_args(OnDelete)
 NOT_CONFIGURED = "sync is not configured: run 'deskctl sync configure --mode one-way' " \
                  "(or bidirectional) first"
 
