@@ -139,7 +139,7 @@ class Executor:
                 writes.add_conflict(self.module, crm_id, desk_id, action.conflicts)
             elif action.closes:
                 writes.close_conflict(self.module, crm_id)
-            if action.kind == "link":
+            if action.links:
                 for side, record_id in ((CRM, crm_id), ("desk", desk_id)):
                     writes.clear_intent(self.module, side, record_id)
                     writes.clear_error(self.module, side, record_id)

@@ -79,6 +79,9 @@ class Action:
     pair: Pair | None = None
     conflicts: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     closes: bool = False  # a settle that closes the pair's open conflict
+    #: a new pair (a link, also when its merge opens a manual conflict): its records leave
+    #: the record errors and open create intents
+    links: bool = False
     key: str = ""  # a problem's match key
 
     def source_id(self) -> str | None:
@@ -123,17 +126,18 @@ def _settle(inp: PlanInput, kind: Kind, crm: Item, desk: Item, merged: Merged,
     held = {side: now[side] for side in merged.writes}
     pair = Pair(inp.module, crm.id, desk.id, merged.base, held,
                 {CRM: crm.modified, DESK: desk.modified})
+    links = kind == "link"
     if merged.conflicts:
         kind, why = "conflict", f"{why}; {', '.join(sorted(merged.conflicts))} changed " \
                                 "differently on both sides; conflict policy is manual"
     actions = [Action(kind, inp.module, None, crm.id, desk.id, reason=why, pair=pair,
-                      conflicts=merged.conflicts, closes=closes)]
+                      conflicts=merged.conflicts, closes=closes, links=links)]
     changed = {s: now[s] != merged.base for s in SIDES}
     for side in (DESK, CRM):
         if side in merged.writes:
             actions.append(Action("update", inp.module, side, crm.id, desk.id,
                                   merged.writes[side],
-                                  reason=why if kind == "link" else
+                                  reason=why if links else
                                   _reason(merged, changed, inp.policy, side)))
     return actions
 
@@ -276,7 +280,7 @@ def plan(inp: PlanInput) -> list[Action]:
     for pair in inp.pairs.values():
         planned = _plan_pair(inp, pair)
         for action in planned:
-            if action.kind == "link" and action.crm_id and action.desk_id:
+            if action.links and action.crm_id and action.desk_id:
                 taken |= {(CRM, action.crm_id), (DESK, action.desk_id)}
         actions += planned
     sides = [(CRM, inp.crm)] + ([(DESK, inp.desk)] if inp.policy.two_way else [])

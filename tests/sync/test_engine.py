@@ -67,6 +67,25 @@ def test_ambiguous_matches_are_reported_and_exit_incomplete(world: SyncWorld) ->
     assert list(desk_by_email(world)) == ["c@x.example"]
 
 
+def test_an_ambiguous_match_resolved_into_a_manual_conflict_leaves_no_error(
+        tmp_path: Path) -> None:
+    """One of two Desk duplicates deleted: the other is linked, and its differing name opens
+    a manual conflict; the three records' ambiguous-match errors go all the same (the
+    linked ones stayed in 'sync errors' for good)."""
+    world = make_world(tmp_path, conflict="manual")
+    cid = world.crm_create("Contacts", Last_Name="Ames", Email="same@x.example")
+    twins = [world.desk.create_record("contacts", {"lastName": f"Ames {n}",
+                                                   "email": "same@x.example"}).id
+             for n in (1, 2)]
+    assert world.run()["errors"] == 3
+    world.desk.delete_record("contacts", twins[0])
+    report = world.run()
+    assert report["modules"]["Contacts"]["counts"] == {"conflict": 1}
+    assert (report["errors"], report["conflicts"]) == (0, 1)
+    assert world.store.pairs("Contacts")[cid].desk_id == twins[1]
+    assert world.service.errors() == []
+
+
 def test_a_rejected_record_does_not_stop_the_run_and_is_retried(tmp_path: Path,
                                                                monkeypatch) -> None:
     (tmp_path / "deskctl.yaml").write_text(

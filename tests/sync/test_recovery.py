@@ -199,3 +199,26 @@ def test_match_key_and_another_field_edited_where_the_lost_create_landed(
     desk, crm = records(world, "desk", "Contacts"), records(world, "crm", "Contacts")
     close(world)
     assert (len(desk), len(crm)) == (1, 1)
+
+
+def test_a_recovered_create_that_opens_a_manual_conflict_leaves_no_intent(
+        tmp_path: Path) -> None:
+    """The link of a lost create, merged with edits made on both sides since (a manual
+    conflict), is a link all the same: its intent is done (it was left behind, and searched
+    for on every run)."""
+    made = killed_after_create(tmp_path, "Contacts", "crm")
+    world = make_world(tmp_path, mode=None)
+    world.service.configure(None, "manual", None)
+    [source] = records(world, "crm", "Contacts")
+    update(world, "crm", "Contacts", source.id, {"Phone": "+1 888"})
+    update(world, "desk", "Contacts", made, {"phone": "+1 999"})
+    close(world)
+    proc = run(tmp_path)
+    assert proc.returncode == 3, proc.stderr  # the open conflict
+    world = make_world(tmp_path, mode=None)
+    [pair] = world.store.pairs("Contacts").values()
+    assert (pair.crm_id, pair.desk_id) == (source.id, made)
+    assert list(world.store.open_conflicts("Contacts")[source.id]) == ["Phone"]
+    assert world.store.intents("Contacts") == {}
+    assert world.service.errors() == []
+    close(world)
