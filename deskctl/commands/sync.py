@@ -82,7 +82,9 @@ def _max_delete(_ctx: click.Context, _param: click.Parameter, value: str) -> str
 
 
 @sync_group.command("run")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing, not even state.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan and the record errors and open conflicts the run would "
+                   "leave; change nothing, not even state.")
 @click.option("--module", "modules", multiple=True, type=click.Choice(["Accounts", "Contacts"]),
               help="Only this module (repeatable; default both).")
 @click.option("--full", is_flag=True, help="Read everything, not only what changed.")
@@ -130,7 +132,8 @@ def run(app: App, dry_run: bool, modules: tuple[str, ...], full: bool, max_delet
         output.warn(warning)
     calls = report["api_calls"]
     setup = f", setup {calls['setup']}" if calls.get("setup") else ""
-    output.message(f"{'Plan' if dry_run else 'Done'}: {report['conflicts']} open conflicts, "
+    output.message(f"{'Plan: the run would leave' if dry_run else 'Done:'} "
+                   f"{report['conflicts']} open conflicts, "
                    f"{report['errors']} record errors; API calls: CRM {calls['crm_reads']} "
                    f"reads + {calls['crm_writes']} writes, Desk {calls['desk_reads']} reads + "
                    f"{calls['desk_writes']} writes{setup}; {report['duration_seconds']}s.")

@@ -3,8 +3,9 @@ planner (which must not import the state store) and the state store that persist
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Side = Literal["crm", "desk"]
 Mode = Literal["one-way", "bidirectional"]
@@ -40,3 +41,53 @@ class Pair:
     @property
     def owes(self) -> bool:
         return bool(self.held)
+
+
+class Planned(Protocol):
+    """What Outstanding reads of a planned action (sync/plan.py's Action)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def target(self) -> Side | None: ...
+    @property
+    def crm_id(self) -> str | None: ...
+    @property
+    def desk_id(self) -> str | None: ...
+    @property
+    def conflicts(self) -> dict[str, tuple[Any, Any]]: ...
+    @property
+    def closes(self) -> bool: ...
+    @property
+    def links(self) -> bool: ...
+
+
+@dataclass
+class Outstanding:
+    """The records in error and the open conflicts, keyed as the state store keeps them:
+    what a run reports it leaves. A real run reports the store's after its writes; a dry run
+    the store's changed by its plan as the executor records it when every write succeeds
+    (a write the other side rejects cannot be foreseen)."""
+
+    errors: set[tuple[str, str, str]]  # (module, side, record id)
+    conflicts: set[tuple[str, str]]  # (module, CRM id)
+
+    def after(self, actions: Iterable[Planned], gone: Iterable[tuple[str, str, str]]
+              ) -> Outstanding:
+        """``gone``: (module, side, id) of records in error found deleted; their errors go."""
+        errors, conflicts = set(self.errors), set(self.conflicts)
+        for a in actions:
+            crm, desk = (a.module, CRM, str(a.crm_id)), (a.module, DESK, str(a.desk_id))
+            if a.kind == "problem":
+                errors.add(desk if a.target == DESK else crm)
+            elif a.links:  # a new pair's records leave the errors
+                errors -= {crm, desk}
+            elif a.kind in ("create", "update") and a.target is not None:
+                errors.discard(desk if a.target == CRM else crm)  # the source's
+            if a.conflicts:  # a pair recorded with conflicts: opened or still open
+                conflicts.add((a.module, str(a.crm_id)))
+            elif a.closes or a.kind in ("unlink", "delete"):  # closed, or its pair ended
+                conflicts.discard((a.module, str(a.crm_id)))
+        return Outstanding(errors - set(gone), conflicts)

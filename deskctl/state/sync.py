@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from deskctl import clock
-from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side
+from deskctl.models.sync import CRM, DESK, SIDES, Outstanding, Pair, Side
 from deskctl.state.batch import StateBatch
 from deskctl.state.store import SYNC_TABLES, StateStore
 
@@ -181,6 +181,13 @@ class SyncStore:
         rows = self._conn.execute(sql + " ORDER BY module, first_seen",
                                   (module,) if module else ())
         return [dict(r) for r in rows]
+
+    def outstanding(self) -> Outstanding:
+        """Every record in error and open conflict, by key (what a run reports it leaves)."""
+        errors = self._conn.execute("SELECT module, side, record_id FROM sync_errors")
+        conflicts = self._conn.execute("SELECT module, crm_id FROM sync_conflicts")
+        return Outstanding({(r[0], r[1], r[2]) for r in errors},
+                           {(r[0], r[1]) for r in conflicts})
 
     # records kept apart after an unlink, so they are not re-created or re-matched
 

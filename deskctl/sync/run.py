@@ -332,8 +332,11 @@ class SyncRun:
                 del snap
             if checks:
                 self._catch_up(checks, clock.now_iso())
-        report["conflicts"] = len(self.sync.conflicts())
-        report["errors"] = len(self.sync.errors())
+        left = self.sync.outstanding()
+        if self.options.dry_run:  # what the run would leave: the store changed by the plan
+            left = left.after((a for actions in plans.values() for a in actions),
+                              ((m, *g) for m, snap in snapshots.items() for g in snap.gone))
+        report["conflicts"], report["errors"] = len(left.conflicts), len(left.errors)
         report["api_calls"] = since(self.meter.figures(), calls_before)
         report["duration_seconds"] = round(time.monotonic() - started, 3)
         return report

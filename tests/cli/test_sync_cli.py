@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 
@@ -157,3 +159,58 @@ def test_run_is_admin_only(linked, force: list[str]) -> None:
 def test_first_configure_needs_a_mode(linked) -> None:
     result = linked("sync", "configure", "--conflict", "newest")
     assert result.exit_code == 2 and "choose the sync mode" in result.stderr
+
+
+def _dry_then_real(linked, errors: int, conflicts: int) -> dict[str, Any]:
+    """A dry run (table and JSON) says what the real run that follows reports it left."""
+    before = (linked("sync", "errors", "-o", "json").json(),
+              linked("sync", "conflicts", "-o", "json").json())
+    table = linked("sync", "run", "--dry-run")
+    dry = linked("sync", "run", "--dry-run", "-o", "json")
+    assert table.exit_code == dry.exit_code == 0, table.stderr + dry.stderr
+    assert (linked("sync", "errors", "-o", "json").json(),
+            linked("sync", "conflicts", "-o", "json").json()) == before  # nothing recorded
+    real = linked("sync", "run", "-o", "json")
+    assert real.exit_code == (3 if errors or conflicts else 0), real.stderr
+    report = real.json()
+    assert (dry.json()["errors"], dry.json()["conflicts"]) == \
+        (report["errors"], report["conflicts"]) == (errors, conflicts)
+    assert f"Plan: the run would leave {conflicts} open conflicts, {errors} record " \
+           "errors;" in table.stderr
+    assert report["errors"] == len(linked("sync", "errors", "-o", "json").json())
+    return dry.json()  # type: ignore[no-any-return]
+
+
+def test_dry_run_counts_what_the_run_would_leave(linked) -> None:
+    """Ambiguous matches the plan lists are the run's record errors; a conflict it would
+    open, or close, counts as the run's; errors of records matched or deleted go."""
+    linked("sync", "configure", "--mode", "bidirectional", "--conflict", "manual")
+    _dry_then_real(linked, 0, 1)  # the seed's first link: one pair differs, left open
+    pair = linked("sandbox", "crm", "create", "Contacts", "Last_Name=Pair",
+                  "Email=pair@dry.example", "Phone=+1 000", "-o", "json").json()["id"]
+    _dry_then_real(linked, 0, 1)
+    [desk_pair] = [r["id"] for r in linked("sandbox", "desk", "list", "contacts", "-o",
+                                           "json").json() if r.get("email") == "pair@dry.example"]
+    # two Desk contacts share one CRM contact's email: each of the three is ambiguous
+    dup = linked("sandbox", "crm", "create", "Contacts", "Last_Name=Dup",
+                 "Email=dup@dry.example", "-o", "json").json()["id"]
+    twins = [linked("sandbox", "desk", "create", "contacts", f"lastName=Dup {n}",
+                    "email=dup@dry.example", "-o", "json").json()["id"] for n in (1, 2)]
+    linked("sandbox", "crm", "update", "Contacts", pair, "Phone=+1 111")
+    linked("sandbox", "desk", "update", "contacts", desk_pair, "phone=+1 222")
+    plan = _dry_then_real(linked, 3, 2)
+    kinds = [a["action"] for a in plan["modules"]["Contacts"]["actions"]]
+    assert kinds.count("problem") == 3 and kinds.count("conflict") == 1
+    # a run with nothing new leaves the same: the stored ones, not cleared by a dry run
+    _dry_then_real(linked, 3, 2)
+    # one twin deleted: the other matches (all three errors go), its other name opens a
+    # conflict; the CRM takes the Desk phone: the pair's conflict closes
+    linked("sandbox", "desk", "delete", "contacts", twins[0])
+    linked("sandbox", "crm", "update", "Contacts", pair, "Phone=+1 222")
+    plan = _dry_then_real(linked, 0, 2)
+    assert [(a["action"], a["desk_id"]) for a in plan["modules"]["Contacts"]["actions"]] == \
+        [("settle", desk_pair), ("conflict", twins[1])]
+    # that pair's CRM record deleted: the pair ends (unlink), and its conflict with it
+    linked("sandbox", "crm", "delete", "Contacts", dup)
+    plan = _dry_then_real(linked, 0, 1)
+    assert plan["modules"]["Contacts"]["counts"] == {"unlink": 1}

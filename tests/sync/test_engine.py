@@ -79,6 +79,7 @@ def test_an_ambiguous_match_resolved_into_a_manual_conflict_leaves_no_error(
              for n in (1, 2)]
     assert world.run()["errors"] == 3
     world.desk.delete_record("contacts", twins[0])
+    assert world.run(dry_run=True)["errors"] == 0
     report = world.run()
     assert report["modules"]["Contacts"]["counts"] == {"conflict": 1}
     assert (report["errors"], report["conflicts"]) == (0, 1)
