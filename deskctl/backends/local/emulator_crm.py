@@ -3,12 +3,14 @@ search, COQL, the deleted feed) and batch writes, in the shapes of Zoho's crm-oa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from deskctl import clock
 from deskctl.backends.local import LocalBackend
 from deskctl.backends.local import emulator_reads as reads
 from deskctl.backends.local.crm import CRM_SCOPE
+from deskctl.backends.local.emulator_coql import Scan, coql
 from deskctl.backends.local.emulator_desk import stable_id
 from deskctl.backends.local.emulator_reads import Reply
 from deskctl.errors import NotFound, ValidationError
@@ -26,15 +28,30 @@ class CrmRoutes:
 
     backend: LocalBackend
 
-    def _crm_record(self, module: str, record: Record) -> dict[str, Any]:
-        meta = self.backend.crm.module(module)
+    def _crm_record(self, module: str, record: Record,
+                    lookups: set[str] | None = None) -> dict[str, Any]:
+        """A record as CRM v8 answers it (``lookups``: the module's lookup fields, when the
+        caller already knows them)."""
+        if lookups is None:
+            lookups = self._lookups(module)
         out: dict[str, Any] = {"id": record.id}
         for key, value in record.data.items():
-            fmeta = meta.field(key)
-            out[key] = {"id": value, "name": ""} if fmeta and fmeta.type == "lookup" else value
+            out[key] = {"id": value, "name": ""} if key in lookups else value
         out["Created_Time"] = zoho_crm_time(record.created_time)
         out["Modified_Time"] = zoho_crm_time(record.modified_time)
         return out
+
+    def _lookups(self, module: str) -> set[str]:
+        return {f.api_name for f in self.backend.crm.module(module).fields
+                if f.type == "lookup"}
+
+    def _coql_rows(self, module: str, scan: Scan) -> Iterator[dict[str, Any]]:
+        """The records a COQL query reads, as CRM rows, in the order ``scan`` asks for."""
+        api_name = self.backend.crm.module(module).api_name
+        lookups = self._lookups(api_name)
+        records = self.backend.db.by_id(CRM_SCOPE, api_name, scan.since, scan.after, scan.page) \
+            if scan.by_id else self.backend.crm.list_records(api_name, scan.since)
+        return (self._crm_record(api_name, r, lookups) for r in records)
 
     @staticmethod
     def _field_json(f: FieldMeta) -> dict[str, Any]:
@@ -91,11 +108,8 @@ class CrmRoutes:
             meta = crm.module(query.get("module", ""))
             return Reply(200, {"fields": [self._field_json(f) for f in meta.fields]})
         if parts == ["coql"] and method == "POST":
-            return Reply(*reads.coql(
-                str((payload or {}).get("select_query", "")),
-                lambda m, since: (self._crm_record(m, r) for r in crm.list_records(
-                    crm.module(m).api_name, since)),
-                lambda m: {f.api_name for f in crm.module(m).fields}))
+            return Reply(*coql(str((payload or {}).get("select_query", "")), self._coql_rows,
+                               lambda m: {f.api_name for f in crm.module(m).fields}))
         module = crm.module(parts[0]).api_name
         since = headers.get("if-modified-since")
         if len(parts) == 1 and method == "GET" and "ids" in query:
