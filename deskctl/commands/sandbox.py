@@ -101,7 +101,9 @@ def outbox(app: App, limit: int | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="0 picks a free port.")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0,
-              help="Delay every answer this long.")
+              help="Zoho's round trip as a client sees it: every answer (faults too) "
+                   "leaves this long after its request arrived, the sandbox's own work "
+                   "included, never sooner.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of requests answered 503.")
 @click.option("--rate-limit", metavar="N/s", default="0",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from deskctl.backends.local import LocalBackend
+from deskctl.backends.local.emulator import Reply
 from deskctl.backends.local.seed import SeedCounts, seed
 from deskctl.backends.local.server import Faults, make_server
 from deskctl.backends.zoho import ZohoBackend
@@ -62,11 +64,64 @@ def test_faults_are_retried_but_creates_are_never_resent(tmp_path: Path,
         assert len(listed) == created == len(list(sandbox.crm.list_records("Accounts")))
 
 
-def test_latency_is_added(tmp_path: Path, zoho_credentials) -> None:
-    for url, _sandbox in served(tmp_path, Faults(latency_ms=100)):
-        started = time.monotonic()
-        requests.get(url + "/crm/v8/users", timeout=5)
-        assert time.monotonic() - started >= 0.1
+def _round_trips(url: str, count: int, path: str = "/crm/v8/users") -> list[float]:
+    """Seconds from sending each request to having its whole answer, over one keep-alive
+    connection (a real socket), or to the connection's close when the server drops it."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=5)
+    times = []
+    try:
+        for _ in range(count):
+            started = time.monotonic()
+            try:
+                conn.request("GET", path)
+                conn.getresponse().read()
+            except (ConnectionError, http.client.RemoteDisconnected):
+                conn.close()
+            times.append(time.monotonic() - started)
+    finally:
+        conn.close()
+    return times
+
+
+def test_no_answer_arrives_before_the_latency(tmp_path: Path) -> None:
+    """`--latency-ms` is Zoho's round trip as a client sees it: every answer, a fault's
+    too (503, a dropped connection), comes no sooner than that after its request."""
+    sandbox = LocalBackend(tmp_path / "served.db")
+    seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+    with serving(sandbox, Faults(latency_ms=150), Faults(latency_ms=150, error_rate=1.0),
+                 Faults(latency_ms=150, drop_rate=1.0)) as served_:
+        for url in served_.urls:
+            assert min(_round_trips(url, 4)) >= 0.15
+
+
+class SlowEmulator:
+    """Stands in for the emulator: every answer takes ``seconds`` to make."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def handle(self, method: str, url: str, headers: dict[str, str],
+               body: bytes | None) -> Reply:
+        time.sleep(self.seconds)
+        return Reply(200, {"users": []})
+
+
+def test_work_slower_than_the_latency_is_not_delayed_further(tmp_path: Path) -> None:
+    """The emulator's own work comes out of the latency, not on top of it: an answer that
+    takes 0.4 s to make leaves when it is made, not a further 0.3 s later; one made at once
+    still waits the 0.3 s."""
+    for work, low, high in ((0.4, 0.4, 0.65), (0.0, 0.3, 0.55)):
+        server = make_server(SlowEmulator(work), "127.0.0.1", 0,  # type: ignore[arg-type]
+                             Faults(latency_ms=300))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            times = _round_trips(f"http://127.0.0.1:{server.server_address[1]}", 3)
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert all(low <= t < high for t in times), (work, times)
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ from deskctl.errors import UsageError
 
 @dataclass(frozen=True)
 class Faults:
+    #: Zoho's round trip as a client sees it: every answer (a fault's too) leaves this long
+    #: after its request arrived, the emulator's own work included, never sooner
     latency_ms: float = 0.0
     error_rate: float = 0.0  # share of requests answered 503
     rate_limit: float = 0.0  # requests per second before 429 (0: no limit)
@@ -120,8 +122,28 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Ser
         # client's delayed ACK add ~40 ms to every keep-alive answer
         disable_nagle_algorithm = True
 
+        arrived = 0.0  # when the request line was read (time.monotonic)
+
         def log_message(self, format: str, *args: Any) -> None:  # quiet by default
             pass
+
+        def parse_request(self) -> bool:
+            # called as soon as the request line is read: the latency counts from here, so
+            # reading headers and body and the emulator's work come out of it, not on top
+            self.arrived = time.monotonic()
+            return super().parse_request()
+
+        def _when_due(self) -> None:
+            """Hold the answer until `latency` after the request arrived; an answer that
+            took longer to make leaves at once."""
+            left = self.arrived + faults.latency_ms / 1000 - time.monotonic()
+            if left > 0:
+                time.sleep(left)
+
+        def _drop(self) -> None:
+            self._when_due()
+            self.close_connection = True
+            self.connection.close()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -130,11 +152,8 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Ser
                 # the client went away mid-request (a killed sync): nothing to carry out
                 self.close_connection = True
                 return
-            if faults.latency_ms:
-                time.sleep(faults.latency_ms / 1000)
             if faults.drop_rate and rng.random() < faults.drop_rate:
-                self.close_connection = True
-                self.connection.close()
+                self._drop()
                 return
             if limiter is not None and not limiter.allow():
                 self._reply(429, {"Retry-After": "1"}, b'{"code":"TOO_MANY_REQUESTS",'
@@ -162,13 +181,13 @@ def make_server(emulator: Emulator, host: str, port: int, faults: Faults) -> Ser
             504 without a body."""
             lost.append(f"{self.command} {self.path}")
             if rng.random() < 0.5:
-                self.close_connection = True
-                self.connection.close()
+                self._drop()
             else:
                 self.close_connection = True
                 self._reply(504, {"Connection": "close"}, b"")
 
         def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            self._when_due()
             self.send_response(status)
             for name, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(name, value)
