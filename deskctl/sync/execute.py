@@ -1,6 +1,8 @@
 """The executor: records a module's pairs with what they still owe each side, then applies
 the writes in batches at the backend's limits, recording each batch's outcome in one
-transaction.
+transaction. Where a side's calls run side by side (Desk over HTTP), the next batch is sent
+(its intents recorded first) before a batch's outcomes are recorded, so the call slots stay
+busy across batch boundaries; the state store is used from this thread only.
 
 Crash safety: a pair is saved with the values each owing side held *before* the writes
 that pay it, so a run killed between the two finishes the job next time; a create is
@@ -11,6 +13,7 @@ on that side and follows the --on-delete policy, never retried forever.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,9 +27,26 @@ from deskctl.state.sync import SyncStore
 from deskctl.sync.mapping import ModuleMapping, fingerprint, intent_keys, to_side
 from deskctl.sync.merge import Policy
 from deskctl.sync.plan import STATE_KINDS, Action, summary_key
-from deskctl.sync.side import LIMITED, SideApi, WriteKind
+from deskctl.sync.side import LIMITED, Sending, SideApi, WriteKind
 
 KINDS: tuple[WriteKind, ...] = ("create", "update", "delete")
+
+
+@dataclass
+class Sent:
+    """A write batch whose calls were sent: by position in ``batch``, the errors found
+    before sending (``early``) and the items sent (``todo``, in ``sending``'s order)."""
+
+    kind: WriteKind
+    batch: list[Action]
+    early: dict[int, str]
+    todo: list[int]
+    sending: Sending
+
+
+def _batches(kind: WriteKind, actions: list[Action], size: int
+             ) -> list[tuple[WriteKind, list[Action]]]:
+    return [(kind, actions[i:i + size]) for i in range(0, len(actions), size)]
 
 
 class Unresolved(DeskctlError):
@@ -70,8 +90,8 @@ class AccountLinks:
 def _exit_hook(point: str) -> None:
     """DESKCTL_TEST_EXIT_AFTER=<point>[:N]: exit the process (no cleanup, like a kill) at
     the Nth time the run reaches ``point`` (state: pairs recorded; <kind>-<side>: a write
-    batch recorded; <kind>-<side>-sent: written but not recorded), so crash tests can stop
-    at exact boundaries."""
+    batch recorded; <kind>-<side>-sent: written but not recorded, the next batch possibly
+    under way), so crash tests can stop at exact boundaries."""
     import os
 
     wanted = os.environ.get("DESKCTL_TEST_EXIT_AFTER")
@@ -108,10 +128,7 @@ class Executor:
         _exit_hook("state")
         self.progress(len(state))
         for side in SIDES:
-            for kind in KINDS:
-                batch = [a for a in actions if a.target == side and a.kind == kind]
-                if batch:
-                    self._write(side, kind, batch)
+            self._stream(side, [a for a in actions if a.target == side])
         return self.outcome
 
     # state actions
@@ -150,44 +167,71 @@ class Executor:
     def _payload(self, side: Side, action: Action) -> dict[str, Any]:
         return to_side(self.mapping, side, action.values, self.links.on_side)
 
-    def _write(self, side: Side, kind: WriteKind, actions: list[Action]) -> None:
+    def _stream(self, side: Side, actions: list[Action]) -> None:
+        """The side's writes, kind by kind, in batches of ``api.batch``; up to ``api.ahead``
+        batches are sent (their intents recorded first) before the one before them is
+        recorded, so its calls fill the slots the earlier batch frees. Each batch's
+        outcomes are still one transaction, in the order the batches were sent."""
         api = self.sides[side]
-        for start in range(0, len(actions), api.batch):
-            batch = actions[start:start + api.batch]
-            payloads: list[dict[str, Any] | None] = []
-            early: dict[int, str] = {}
-            for i, action in enumerate(batch):
-                try:
-                    payloads.append(self._payload(side, action) if kind != "delete" else {})
-                except Unresolved as exc:
-                    payloads.append(None)
-                    early[i] = exc.message
-            if kind == "create":
-                self.sync.add_intents(self.module, other(side), [
-                    (str(batch[i].source_id()), batch[i].values,
-                     intent_keys(self.module, batch[i].values), fingerprint(batch[i].values))
-                    for i in range(len(batch)) if i not in early])
-            todo = [i for i in range(len(batch)) if i not in early]
-            answers = api.write(kind, [(None if kind == "create" else
-                                        (batch[i].crm_id if side == CRM else batch[i].desk_id),
-                                        payloads[i] or {}) for i in todo])
-            _exit_hook(f"{kind}-{side}-sent")  # written remotely, recorded nowhere yet
-            results = {i: WriteResult(False, error=msg) for i, msg in early.items()}
-            results.update(zip(todo, answers, strict=True))
-            recreate: list[Action] = []
-            with self.sync.batch() as writes:  # the batch's outcomes: one transaction
-                for i, action in enumerate(batch):
-                    if results[i].error is LIMITED:
-                        continue  # not written, no error either: the next run does it
-                    again = self._record(writes, side, kind, action, results[i])
-                    if again is not None:
-                        recreate.append(again)
-            _exit_hook(f"{kind}-{side}")
-            self.progress(len(batch))
-            if api.limit is not None:  # what was written is recorded; the rest waits a run
-                raise api.limit
-            if recreate:
-                self._write(side, "create", recreate)
+        todo: deque[tuple[WriteKind, list[Action]]] = deque()
+        for kind in KINDS:
+            todo.extend(_batches(kind, [a for a in actions if a.kind == kind], api.batch))
+        sent: deque[Sent] = deque()
+        recreate: list[Action] = []
+        try:
+            while sent or (todo and api.limit is None):
+                if todo and api.limit is None and len(sent) <= api.ahead:
+                    sent.append(self._send(side, *todo.popleft()))
+                    continue
+                recreate += self._finish(side, sent.popleft())
+                if not todo and api.limit is None:  # the re-creates, after the rest
+                    todo.extend(_batches("create", recreate, api.batch))
+                    recreate = []
+        finally:
+            api.close()
+        if api.limit is not None:  # what was written is recorded; the rest waits a run
+            raise api.limit
+
+    def _send(self, side: Side, kind: WriteKind, batch: list[Action]) -> Sent:
+        """Records a create batch's intents, then sends the batch's calls."""
+        payloads: list[dict[str, Any]] = []
+        early: dict[int, str] = {}
+        todo: list[int] = []
+        for i, action in enumerate(batch):
+            try:
+                payloads.append(self._payload(side, action) if kind != "delete" else {})
+                todo.append(i)
+            except Unresolved as exc:
+                payloads.append({})
+                early[i] = exc.message
+        if kind == "create":
+            self.sync.add_intents(self.module, other(side), [
+                (str(batch[i].source_id()), batch[i].values,
+                 intent_keys(self.module, batch[i].values), fingerprint(batch[i].values))
+                for i in todo])
+        sending = self.sides[side].send(kind, [
+            (None if kind == "create" else (batch[i].crm_id if side == CRM else
+                                            batch[i].desk_id), payloads[i]) for i in todo])
+        return Sent(kind, batch, early, todo, sending)
+
+    def _finish(self, side: Side, sent: Sent) -> list[Action]:
+        """Waits for a sent batch's answers and records them in one transaction; returns
+        the creates of records gone on ``side`` that the policy makes again."""
+        answers = sent.sending.results()
+        _exit_hook(f"{sent.kind}-{side}-sent")  # written remotely, recorded nowhere yet
+        results = {i: WriteResult(False, error=msg) for i, msg in sent.early.items()}
+        results.update(zip(sent.todo, answers, strict=True))
+        recreate: list[Action] = []
+        with self.sync.batch() as writes:  # the batch's outcomes: one transaction
+            for i, action in enumerate(sent.batch):
+                if results[i].error is LIMITED:
+                    continue  # not written, no error either: the next run does it
+                again = self._record(writes, side, sent.kind, action, results[i])
+                if again is not None:
+                    recreate.append(again)
+        _exit_hook(f"{sent.kind}-{side}")
+        self.progress(len(sent.batch))
+        return recreate
 
     def _record(self, writes: StateBatch, side: Side, kind: WriteKind, action: Action,
                 result: WriteResult) -> Action | None:

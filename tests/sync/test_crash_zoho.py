@@ -273,3 +273,38 @@ def test_lost_create_answer_then_match_key_edited_creates_no_duplicate(
             assert sync.intents(module) == {}
         finally:
             state.close()
+
+
+def open_intents(world: ServedWorld, module: str) -> int:
+    """Creates in Desk whose intent is recorded and whose outcome is not (yet)."""
+    store = StateStore(world.home / "state.db")
+    try:
+        return sum(1 for side, _id in SyncStore(store).intents(module) if side == "crm")
+    finally:
+        store.close()
+
+
+def test_exits_with_the_next_batch_under_way_before_the_last_is_recorded_change_nothing(
+        tmp_path: Path, uninterrupted: Reference) -> None:
+    """Desk's write slots are kept busy across batches: the next batch's intents are
+    recorded and its calls sent before the outcomes of the batch before it are recorded.
+    Stopped at that instant (a create batch answered, recorded nowhere), the state holds
+    the intents of both batches, more than one batch's worth (25 x concurrency 2); the
+    reruns (stopped the same way in the Contacts, then at an update batch) end the job
+    like an uninterrupted sync, field by field."""
+    batch = 2 * 25
+    for world in served_world(tmp_path):
+        seen: dict[str, int] = {}
+        for point, module in (("create-desk-sent:2", "Accounts"),
+                              ("create-desk-sent:8", "Contacts"),
+                              ("update-desk-sent:2", None)):
+            proc = world.sync(DESKCTL_TEST_EXIT_AFTER=point)
+            _out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 99, (point, err[-300:])
+            if module:
+                seen[point] = open_intents(world, module)
+        for point, intents in seen.items():
+            assert batch < intents <= 2 * batch, (point, intents)
+        world.edit()
+        world.finish()
+        assert_same(uninterrupted.contents, world.contents())
