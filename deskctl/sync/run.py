@@ -43,7 +43,7 @@ class RunOptions:
     max_calls: int | None = None  # API calls this run may make (None: no budget)
 
 
-
+Feeds = dict[str, Callable[[], Iterable[Any]]]
 
 
 def _after_second(of: str) -> str:
@@ -104,15 +104,47 @@ class SyncRun:
             return None
         return clock.iso(clock.parse_time(cursor) - timedelta(seconds=self.options.overlap_seconds))
 
-    def snapshot(self, module: str) -> Snapshot:
-        """What changed on both sides since the cursors. Each read's next cursor is the
-        time it started (even when it found nothing); it is saved only once the module's
-        writes are recorded, so a killed run reads the same again."""
+    @property
+    def _concurrent(self) -> bool:
+        """Whether the backend takes concurrent calls (Desk concurrency above 1: HTTP)."""
+        return int(getattr(self.desk, "concurrency", 1)) > 1
+
+    def snapshots(self, modules: tuple[str, ...]) -> dict[str, Snapshot]:
+        """What changed on both sides of each module since its cursors. Each read's next
+        cursor is the time it started (even when it found nothing); it is saved only once
+        the module's writes are recorded, so a killed run reads the same again.
+
+        A backend that takes concurrent calls reads the four feeds (CRM and Desk changes,
+        both deleted feeds) of every module at once, each whole; the modules are matched
+        in order (the state store is used from this thread only) while the later ones'
+        feeds are still being read. Otherwise each feed is read lazily, after the one
+        before is consumed, one module after the other: a local first sync of 100,000
+        records holds one listing at a time."""
+        cursors = {m: self.sync.cursors(m) for m in modules}
+        prepared = {m: self._feeds(m, cursors[m]) for m in modules}
+        if not self._concurrent:
+            return {m: self._take(snap, cursors[m], (
+                (key, clock.now_iso(), feed()) for key, feed in feeds.items()))
+                for m, (snap, feeds) in prepared.items()}
+        for module in modules:  # the metadata the feeds need, read once before they run
+            self.crm.module(module)
+            self.desk.fields(self.mappings[module].kind)
+
+        def whole(feed: Callable[[], Iterable[Any]]) -> tuple[str, list[Any]]:
+            started = clock.now_iso()
+            return started, list(feed())
+
+        with ThreadPoolExecutor(sum(len(feeds) for _s, feeds in prepared.values())) as pool:
+            futures = {m: {key: pool.submit(whole, feed) for key, feed in feeds.items()}
+                       for m, (_snap, feeds) in prepared.items()}
+            return {m: self._take(snap, cursors[m], (
+                (key, *future.result()) for key, future in futures[m].items()))
+                for m, (snap, _feeds) in prepared.items()}
+
+    def _feeds(self, module: str, cursors: dict[str, str]) -> tuple[Snapshot, Feeds]:
         snap = Snapshot(module)
-        cursors = self.sync.cursors(module)
         sides = self.sides(module)
-        read = {CRM: 0, DESK: 0, "deleted": 0}
-        feeds: dict[str, Callable[[], Iterable[Any]]] = {}
+        feeds: Feeds = {}
         for side in SIDES:
             since = self._since(cursors.get(side))
             if since is None:
@@ -120,8 +152,15 @@ class SyncRun:
             feeds[side] = partial(sides[side].changes, since)
             feeds[f"{side}-deleted"] = partial(sides[side].deleted,
                                                self._since(cursors.get(f"{side}-deleted")))
+        return snap, feeds
+
+    def _take(self, snap: Snapshot, cursors: dict[str, str],
+              fetched: Iterator[tuple[str, str, Iterable[Any]]]) -> Snapshot:
+        """Fills ``snap`` from (feed, when its read started, what it read), then matches."""
+        module = snap.module
+        read = {CRM: 0, DESK: 0, "deleted": 0}
         self.progress.phase(f"Reading {module}", read)
-        for key, started, items in self._fetch(module, feeds):
+        for key, started, items in fetched:
             owner: Side = CRM if key.startswith(CRM) else DESK
             for item in items:
                 if key == owner:
@@ -133,29 +172,9 @@ class SyncRun:
                 self.progress.phase(f"Reading {module}", read)
             snap.cursors[key] = _later(started, cursors.get(key))
         self.progress.phase(f"Matching {module}")
-        Gatherer(self.sync, sides, self.mappings[module], self._canonical(module)).gather(snap)
+        Gatherer(self.sync, self.sides(module), self.mappings[module],
+                 self._canonical(module)).gather(snap)
         return snap
-
-    def _fetch(self, module: str, feeds: dict[str, Callable[[], Iterable[Any]]]
-               ) -> Iterator[tuple[str, str, Iterable[Any]]]:
-        """(feed, when its read started, what it read) in order. A backend that takes
-        concurrent calls (Desk concurrency above 1: HTTP) reads the four feeds at once;
-        otherwise each is read lazily, after the one before is consumed."""
-        if int(getattr(self.desk, "concurrency", 1)) <= 1:
-            for key, feed in feeds.items():
-                yield key, clock.now_iso(), feed()
-            return
-        self.desk.fields(self.mappings[module].kind)  # the field metadata, read once
-
-        def whole(feed: Callable[[], Iterable[Any]]) -> tuple[str, list[Any]]:
-            started = clock.now_iso()
-            return started, list(feed())
-
-        with ThreadPoolExecutor(len(feeds)) as pool:
-            futures = {key: pool.submit(whole, feed) for key, feed in feeds.items()}
-            for key, future in futures.items():
-                started, items = future.result()
-                yield key, started, items
 
     def _canonical(self, module: str) -> Any:
         mapping = self.mappings[module]
@@ -275,7 +294,7 @@ class SyncRun:
         started = time.monotonic()
         calls_before = self.meter.figures()
         modules = self.options.modules
-        snapshots = {m: self.snapshot(m) for m in modules}
+        snapshots = self.snapshots(modules)
         # Every module is planned before anything is written, for the mass-delete guard.
         # A later module is planned again once the ones before it ran (its account links
         # may have changed), so only the first plan is kept, unless this is a dry run.
