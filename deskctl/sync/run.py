@@ -4,7 +4,6 @@ account link can follow the Account pairs made in the same run."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from deskctl.models.records import Record
 from deskctl.models.sync import CRM, DESK, SIDES, Side
 from deskctl.progress import Progress
 from deskctl.state.sync import SyncStore
+from deskctl.sync.catchup import CatchUp, Check, later
 from deskctl.sync.counting import Counted
 from deskctl.sync.execute import AccountLinks, Executor
 from deskctl.sync.gather import Gatherer, Snapshot
@@ -44,34 +44,6 @@ class RunOptions:
 
 
 Feeds = dict[str, Callable[[], Iterable[Any]]]
-
-
-def _after_second(of: str) -> str:
-    """The time once the clock has left the second ``of`` (times have whole seconds), so a
-    cursor at it is past every write made up to ``of``."""
-    waited = 0.0
-    while clock.now_iso() <= of and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
-        time.sleep(0.05)
-        waited += 0.05
-    return clock.now_iso()
-
-
-def _later(one: str, two: str | None) -> str:
-    """The later of two cursors (as instants): a cursor never moves back, so a run that
-    finds nothing does not undo what an earlier run's catch-up established."""
-    if two is None or clock.parse_time(one) >= clock.parse_time(two):
-        return one
-    return two
-
-
-@dataclass(frozen=True)
-class Check:
-    """What a module's catch-up read needs once every module is written: the records this
-    run read on each side it wrote to, and the cursors it saved."""
-
-    module: str
-    seen: dict[Side, dict[str, Record]]
-    cursors: dict[str, str]
 
 
 class SyncRun:
@@ -170,7 +142,7 @@ class SyncRun:
                     snap.deleted[owner].add(item.id)
                     read["deleted"] += 1
                 self.progress.phase(f"Reading {module}", read)
-            snap.cursors[key] = _later(started, cursors.get(key))
+            snap.cursors[key] = later(started, cursors.get(key))
         self.progress.phase(f"Matching {module}")
         Gatherer(self.sync, self.sides(module), self.mappings[module],
                  self._canonical(module)).gather(snap)
@@ -218,67 +190,6 @@ class SyncRun:
                        for k, (r, payload) in snap.recovered.items()},
             unsure=snap.unsure, reserved=snap.reserved, unlinked=unlinked,  # type: ignore[arg-type]
             conflicts=self.sync.open_conflicts(module))
-
-    def _catch_up(self, checks: list[Check], written: str) -> None:
-        """Once every module is written (the last write ended at ``written``), read each
-        side the run wrote to once more from its next cursor's start: if everything there
-        is the run's own writes coming back (values equal to their pair's base) or records
-        this run read as they are, the next cursor may start after them, so the next run
-        does not read them back. Anything else (an edit made meanwhile, a new record) keeps
-        the cursor. One wait for the clock to leave the second of the last write serves
-        every module.
-
-        The next read starts at the check's start by our clock, or, when Zoho's clock runs
-        behind ours, at the second after the newest time the check read (Zoho's clock), so
-        an edit Zoho stamps earlier than our clock says is not skipped.
-
-        Records modified within the overlap before a read's start (say, imported just
-        before a first sync) are read again by the next run: the overlap is what guards
-        against writes committed late and clock skew, and only a read can tell."""
-        started = clock.parse_time(_after_second(written))
-        overlap = timedelta(seconds=self.options.overlap_seconds)
-        for check in checks:
-            self.progress.phase(f"Checking {check.module}")
-            values_of = self._canonical(check.module)
-            sides = self.sides(check.module)
-            cursors = {}
-            for side, seen in check.seen.items():
-                clean, chunk, newest = True, [], None
-                for record in sides[side].changes(self._back(check.cursors[side])):
-                    chunk.append(record)
-                    if record.modified_time:
-                        when = clock.parse_time(record.modified_time)
-                        newest = when if newest is None else max(newest, when)
-                    if len(chunk) >= 500:
-                        clean, chunk = self._echoes(check.module, side, seen, chunk,
-                                                    values_of), []
-                        if not clean:
-                            break
-                if clean and self._echoes(check.module, side, seen, chunk, values_of):
-                    # this read covered the overlap before its start: the next one starts
-                    # there, after the run's own last writes
-                    start = started if newest is None else \
-                        min(started, newest + timedelta(seconds=1))
-                    cursors[side] = _later(clock.iso(start + overlap), check.cursors[side])
-            with self.sync.store.transaction():
-                for side, cursor in cursors.items():
-                    self.sync.set_cursor(check.module, side, cursor)
-
-    def _echoes(self, module: str, side: Side, seen: dict[str, Record],
-                records: list[Record], values_of: Any) -> bool:
-        """Whether each record is one this run read as it is (same time, same values), or
-        its pair's base values (our own write, or nothing the pair does not know)."""
-        todo = [r for r in records if (r.id not in seen or seen[r.id].modified_time !=
-                                       r.modified_time or seen[r.id].data != r.data)]
-        if not todo:
-            return True
-        pairs = {p.id(side): p for p in self.sync.pairs_for(module, side,
-                                                            [r.id for r in todo])}
-        for record in todo:
-            pair = pairs.get(record.id)
-            if pair is None or pair.owes or values_of(side, record) != pair.base:
-                return False
-        return True
 
     def check_deletes(self, deletes: dict[str, int]) -> None:
         """The mass-delete guard, per module: runs before anything is written."""
@@ -350,7 +261,9 @@ class SyncRun:
                                         dict(snap.cursors)))
                 del snap
             if checks:
-                self._catch_up(checks, clock.now_iso())
+                CatchUp(self.sync, self.sides, self._canonical, self._back,
+                        timedelta(seconds=self.options.overlap_seconds), self._concurrent,
+                        self.progress).run(checks, clock.now_iso())
         left = self.sync.outstanding()
         if self.options.dry_run:  # what the run would leave: the store changed by the plan
             left = left.after((a for actions in plans.values() for a in actions),

@@ -1,0 +1,237 @@
+"""The catch-up at the end of a run that wrote: may the next cursor start after the run's
+own writes, so that the next run does not read them back?
+
+Once every module is written (the last write ended at ``written``, by our clock), each side
+the run wrote to is read in two steps:
+
+1. **The first read**, at once, from the check cursor's start (the cursor minus the
+   overlap): everything the run wrote and whatever else changed since it began. Each record
+   must be an echo: a record this run read as it is (same time, same values), or one whose
+   mapped values are its pair's base (our own write, or an edit the pair does not care
+   about). Anything else (an edit made meanwhile, a new record) keeps the cursor, and that
+   side needs no second read.
+2. **The tail read**, once the clock has left the second of ``written`` (the wait overlaps
+   the first reads), from ``tail``: the whole second of the newest *known* time N the first
+   read found. Known times are those of records that existed before the catch-up began: a
+   record as this run read it, or as the run's own write left it (the modified time the
+   write answered, kept on the pair). It must hold echoes only, too.
+
+When both reads of a side were clean, its next read starts at ``min(our clock when the tail
+read began, N's second + 1 s)``; the cursor saved is that plus the overlap (``_back``
+subtracts it again), and never moves back.
+
+Why an edit by anyone else, made at any instant, is read by the next run (times are Zoho's
+unless said "our"; Zoho stamps an edit when it commits it, with a clock that does not go
+back):
+
+- Committed before the first read began: the first read sees it (listings are complete and
+  read every record modified since their start, docs/reads.md), and it is not an echo:
+  the cursor stays.
+- Committed after the first read began: Zoho's clock then already read at least N (N's
+  record existed before the first read), so the edit is stamped at N's second or later,
+  where the tail read starts. The tail read sees it (not an echo: the cursor stays) unless
+  it commits after the tail read began, too.
+- Committed after the tail read began: when Zoho's clock is not behind ours, it is stamped
+  at or after our clock's reading when the tail read began; when Zoho's clock runs behind
+  ours, N is at most Zoho's time of the run's last write, and the wait (by our clock) let
+  Zoho's clock leave that second before the tail read began, so the edit is stamped at
+  N's second + 1 s or later. Either way it is at or after the next read's start.
+
+The last step holds for a Zoho clock ahead of ours by any amount and behind ours by whole
+seconds (tests/sync/test_clock_skew.py); a Zoho clock behind ours by a fraction of a second
+may still be in the last write's second when the tail read begins, so an edit in that
+fraction of a second can fall before the next read's start (README, Sync). Only known times
+count for N: an edit that left the mapped values as they were (an unmapped field) is an
+echo, but its time may be later than Zoho's clock when a read began.
+
+The overlap the next read subtracts from a cursor still covers writes committed late and
+clock skew for every cursor saved from a read's start; the catch-up's cursor uses it up, as
+the tail read re-reads the second before it. Records modified within the overlap before a
+first read's start (say, imported just before a first sync) are not echoes, so they are
+read again by the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from deskctl import clock
+from deskctl.models.records import Record, instant
+from deskctl.models.sync import Side
+from deskctl.progress import Progress
+from deskctl.state.sync import SyncStore
+from deskctl.sync.side import SideApi
+
+CHUNK = 500  # records judged at a time on a lazy read (one state lookup each)
+
+
+def after_second(of: str) -> str:
+    """The time once the clock has left the second ``of`` (times have whole seconds), so a
+    cursor at it is past every write made up to ``of``."""
+    waited = 0.0
+    while clock.now_iso() <= of and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
+        time.sleep(0.05)
+        waited += 0.05
+    return clock.now_iso()
+
+
+def later(one: str, two: str | None) -> str:
+    """The later of two cursors (as instants): a cursor never moves back, so a run that
+    finds nothing does not undo what an earlier run's catch-up established."""
+    if two is None or clock.parse_time(one) >= clock.parse_time(two):
+        return one
+    return two
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a module's catch-up read needs once every module is written: the records this
+    run read on each side it wrote to, and the cursors it saved."""
+
+    module: str
+    seen: dict[Side, dict[str, Record]]
+    cursors: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one catch-up read found: only echoes or not, and the newest known time (of a
+    record that existed before the catch-up began), None when it read no such record."""
+
+    clean: bool
+    newest: datetime | None = None
+
+
+Key = tuple[int, Side]  # a check by its index, and a side it wrote to
+
+
+def _same_instant(one: str | None, two: str | None) -> bool:
+    try:
+        return bool(one and two) and instant(str(one)) == instant(str(two))
+    except ValueError:
+        return False
+
+
+class CatchUp:
+    """``sides``: a module's two sides; ``values_of``: a module's canonical values of a
+    record; ``concurrent``: whether the backend takes concurrent calls (then each module
+    and side is read whole in its own thread; otherwise lazily, one after the other)."""
+
+    def __init__(self, sync: SyncStore, sides: Callable[[str], dict[Side, SideApi]],
+                 values_of: Callable[[str], Any], back: Callable[[str], str | None],
+                 overlap: timedelta, concurrent: bool, progress: Progress) -> None:
+        self.sync = sync
+        self.sides = sides
+        self.values_of = values_of
+        self.back = back
+        self.overlap = overlap
+        self.concurrent = concurrent
+        self.progress = progress
+
+    def run(self, checks: list[Check], written: str) -> None:
+        sides = {i: self.sides(check.module) for i, check in enumerate(checks)}
+        values = {i: self.values_of(check.module) for i, check in enumerate(checks)}
+        first = self._read(checks, sides, values, {
+            (i, side): self.back(check.cursors[side])
+            for i, check in enumerate(checks) for side in check.seen})
+        known = {key: look.newest for key, look in first.items()
+                 if look.clean and look.newest is not None}
+        if not known:
+            return
+        started = clock.parse_time(after_second(written))
+        tail = self._read(checks, sides, values, {
+            key: clock.iso(newest) for key, newest in known.items()})
+        for i, check in enumerate(checks):
+            cursors = {}
+            for side in check.seen:
+                newest = known.get((i, side))
+                if newest is None or not tail[(i, side)].clean:
+                    continue
+                start = min(started, newest.replace(microsecond=0) + timedelta(seconds=1))
+                cursors[side] = later(clock.iso(start + self.overlap), check.cursors[side])
+            with self.sync.store.transaction():
+                for side, cursor in cursors.items():
+                    self.sync.set_cursor(check.module, side, cursor)
+
+    def _read(self, checks: list[Check], sides: dict[int, dict[Side, SideApi]],
+              values: dict[int, Any], since: dict[Key, str | None]) -> dict[Key, Look]:
+        """Each (check, side) read from its ``since``: concurrently and whole, or lazily
+        in chunks that stop at the first record that is not an echo."""
+        def look(key: Key, records: Iterable[Record]) -> Look:
+            i, side = key
+            return self._look(checks[i].module, side, checks[i].seen[side], records,
+                              values[i])
+
+        if not self.concurrent:
+            found = {}
+            for key, start in since.items():
+                self.progress.phase(f"Checking {checks[key[0]].module}")
+                found[key] = look(key, sides[key[0]][key[1]].changes(start))
+            return found
+        self.progress.phase("Checking " + ", ".join(dict.fromkeys(
+            checks[i].module for i, _side in since)))
+        with ThreadPoolExecutor(len(since)) as pool:
+            futures = {key: pool.submit(lambda key, start: list(
+                sides[key[0]][key[1]].changes(start)), key, start)
+                for key, start in since.items()}
+            # judged here, on the state store's thread
+            return {key: look(key, future.result()) for key, future in futures.items()}
+
+    def _look(self, module: str, side: Side, seen: dict[str, Record],
+              records: Iterable[Record], values_of: Any) -> Look:
+        newest: datetime | None = None
+        chunk: list[Record] = []
+
+        def judge() -> bool:
+            nonlocal newest
+            clean, known = self._echoes(module, side, seen, chunk, values_of)
+            if known is not None and (newest is None or known > newest):
+                newest = known
+            return clean
+
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= CHUNK:
+                if not judge():
+                    return Look(False)
+                chunk = []
+        return Look(True, newest) if judge() else Look(False)
+
+    def _echoes(self, module: str, side: Side, seen: dict[str, Record],
+                records: list[Record], values_of: Any) -> tuple[bool, datetime | None]:
+        """Whether each record is one this run read as it is (same time, same values), or
+        its pair's base values (our own write, or nothing the pair does not know); and the
+        newest time among them known to predate the catch-up (as read, or as our write
+        answered)."""
+        known: list[str] = []
+        todo = []
+        for record in records:
+            was = seen.get(record.id)
+            if was is not None and was.modified_time == record.modified_time and \
+                    was.data == record.data:
+                if record.modified_time:
+                    known.append(record.modified_time)
+            else:
+                todo.append(record)
+        if todo:
+            pairs = {p.id(side): p for p in self.sync.pairs_for(module, side,
+                                                                [r.id for r in todo])}
+            for record in todo:
+                pair = pairs.get(record.id)
+                if pair is None or pair.owes or values_of(side, record) != pair.base:
+                    return False, None
+                if _same_instant(pair.modified.get(side), record.modified_time):
+                    known.append(record.modified_time)
+        times = []
+        for text in known:
+            try:
+                times.append(instant(text))
+            except ValueError:
+                continue
+        return True, max(times, default=None)
