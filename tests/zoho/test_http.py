@@ -12,6 +12,7 @@ import requests
 
 from deskctl.backends.zoho import ZohoBackend
 from deskctl.backends.zoho.auth import TokenProvider
+from deskctl.backends.zoho.http import Session
 from deskctl.errors import AuthError, BackendError, NotFound, ValidationError
 from tests.zoho.conftest import ACCOUNTS, FakeZoho
 
@@ -290,3 +291,58 @@ def test_concurrency_leaves_headroom_below_the_editions_limit(tmp_path: Path) ->
     assert concurrency("  edition: standard\n  concurrency: 50\n") == 8  # capped
     assert concurrency("  edition: standard\n  concurrency: 4\n") == 4
     assert concurrency("  edition: free\n  concurrency_headroom: 9\n") == 1
+
+
+def test_the_session_honours_proxies_and_ca_bundles_as_requests_does(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The proxy and CA settings of the environment, read once per host, are the very ones
+    requests reads on every request, on the first request to a host and on later ones."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3129")
+    monkeypatch.setenv("NO_PROXY", "internal.example:8443,127.0.0.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    urls = ["https://www.zohoapis.com/crm/v8/coql", "https://desk.zoho.com/api/v1/contacts",
+            "http://127.0.0.1:8765/api/v1/contacts", "http://127.0.0.1:8766/api/v1/contacts",
+            "https://internal.example:8443/crm/v8/users",
+            "https://internal.example:9443/crm/v8/users", "http://desk.zoho.com/api/v1"]
+    ours, stock = Session(), requests.Session()
+    for url in urls * 2:
+        expected = stock.merge_environment_settings(url, {}, None, None, None)
+        assert expected["verify"] == str(bundle)
+        assert ours.merge_environment_settings(url, {}, None, None, None) == expected, url
+    explicit = {"https": "http://other.example:1"}
+    assert ours.merge_environment_settings(urls[0], explicit, None, False, None) == \
+        stock.merge_environment_settings(urls[0], explicit, None, False, None)
+
+
+def test_requests_go_through_the_proxy_of_the_environment(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Over real sockets: with HTTP_PROXY naming a port nobody listens on, a request to
+    the served sandbox fails, unless NO_PROXY exempts its host."""
+    import socket
+
+    from deskctl.backends.local import LocalBackend
+    from deskctl.backends.local.seed import SeedCounts, seed
+    from deskctl.backends.local.server import Faults
+    from deskctl.backends.zoho.http import Policy, ZohoHttp
+    from tests.zoho.conftest import serving
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody = closed.getsockname()[1]
+    sandbox = LocalBackend(tmp_path / "served.db")
+    seed(sandbox, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+    with serving(sandbox, Faults()) as served:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{nobody}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        form = {"grant_type": "refresh_token", "client_id": "a", "client_secret": "b",
+                "refresh_token": "c"}
+        exempt = ZohoHttp(served.urls[0], None, Policy(retries=1))
+        for _ in range(2):
+            assert exempt.request("POST", "/oauth/v2/token", form=form)["access_token"]
+        monkeypatch.delenv("NO_PROXY")
+        proxied = ZohoHttp(served.urls[0], None, Policy(retries=1))
+        with pytest.raises(BackendError, match="connection lost"):
+            proxied.request("POST", "/oauth/v2/token", form=form)
