@@ -262,6 +262,10 @@ class SyncService:
         remaining = {f: v for f, v in open_fields.items() if f not in taken}
         settled = replace(pair, base={**(pair.base or {}), **taken},
                           held={**pair.held, loser: theirs})
+        # the loser gets the chosen values and whatever else the pair still owes it (a run
+        # killed, or a write rejected, before paying it): the write pays all of it
+        owed = {f: v for f, v in (settled.base or {}).items()
+                if f not in remaining and theirs.get(f) != v}
         settings = self.settings() or {}
         policy = Policy(settings.get("mode", "bidirectional"),
                         settings.get("conflict", "manual"),
@@ -269,7 +273,7 @@ class SyncService:
         actions = [Action("settle", module, None, crm_id, conflict["desk_id"], pair=settled,
                           conflicts=remaining, closes=not remaining,
                           reason=f"conflict resolved: {take} wins"),
-                   Action("update", module, loser, crm_id, conflict["desk_id"], taken,
+                   Action("update", module, loser, crm_id, conflict["desk_id"], owed,
                           reason=f"conflict resolved: {take} wins")]
         mapping = self.mappings()[module]
         sides = sides_for(self.backend.crm, self.backend.desk(str(current.portal_id)), module,

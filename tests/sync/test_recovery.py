@@ -222,3 +222,27 @@ def test_a_recovered_create_that_opens_a_manual_conflict_leaves_no_intent(
     assert world.store.intents("Contacts") == {}
     assert world.service.errors() == []
     close(world)
+
+
+def test_resolve_writes_what_the_pair_still_owes_the_losing_side(tmp_path: Path) -> None:
+    """A run killed once the pair is recorded, before its writes: the CRM's email edit is
+    owed to Desk, the name is a manual conflict. Resolving it for the CRM writes the
+    email too (found by AccountLinkHistory: the resolve wrote the name only and marked
+    Desk paid, so the next run took Desk's old email for an edit and reverted the CRM)."""
+    world = make_world(tmp_path, conflict="manual")
+    contact = world.crm_create("Contacts", Last_Name="Ames", Email="ames@x.example")
+    world.run()
+    desk = world.store.pairs("Contacts")[contact].desk_id
+    world.crm_update("Contacts", contact, Last_Name="Crm", Email="new@x.example")
+    world.desk.update_record("contacts", desk, {"lastName": "Desk"})
+    close(world)
+    assert run(tmp_path, "state:2").returncode == 99  # Contacts: the pair recorded only
+    world = make_world(tmp_path, mode=None)
+    [conflict] = world.service.conflicts()
+    world.service.resolve(conflict["id"], "crm")
+    assert world.run()["errors"] == 0
+    crm = world.crm.get_record("Contacts", contact).data
+    desk_now = world.desk.get_record("contacts", desk).data
+    assert (crm["Last_Name"], crm["Email"]) == (desk_now["lastName"], desk_now["email"]) == \
+        ("Crm", "new@x.example")
+    close(world)
