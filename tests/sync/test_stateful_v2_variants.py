@@ -1,0 +1,238 @@
+"""test_stateful_v2's histories, widened: Contacts' account links, and one-way mode.
+
+AccountLinkHistory: a contact's account is set, changed or cleared on either side, contacts
+are made with an account, accounts are created and deleted on either side (a contact whose
+account the test deletes lets go of it and of its counterpart, as their owners would), and
+a contact may point to an account no run has synced yet. The account is one more field of
+the pair: it must agree (by the Account pairs) and an edit of it must not be lost, with
+kills at batch boundaries. Two cases these histories leave out are the strict xfail tests
+at the end: a known limit and a known bug, both found by them.
+
+OneWayHistory: the same histories (account links included) in `--mode one-way` (conflict
+policy crm-wins, the only one one-way takes), both --on-delete modes, kills. SPEC 4: "data
+moves only from CRM to Desk": the sync never writes to the CRM (every CRM record is the
+test's, with the test's values), every pair holds the CRM's values in Desk (a Desk edit of
+a pair is restored), and a Desk record the test made (its keys match no CRM record) is
+left alone: never paired, changed or deleted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, rule
+
+from tests.sync.conftest import make_world
+from tests.sync.test_stateful_v2 import FIELDS, LINK, SIDES, Ref, SyncHistory
+
+
+def other(side: str) -> str:
+    return "desk" if side == "crm" else "crm"
+
+
+class AccountLinkHistory(SyncHistory):
+    def values(self, side: str, module: str, record: Any) -> dict[str, Any]:
+        out = super().values(side, module, record)
+        if module == "Contacts":
+            account = record.data.get(LINK[0] if side == "crm" else LINK[1])
+            out[LINK[0]] = self.canon(account if side == "crm" or not account
+                                      else f"desk:{account}")
+        return out
+
+    def canon(self, value: Any) -> Any:
+        """An account reference as the CRM id of its pair now ('desk:<id>': a Desk
+        account no pair has)."""
+        if isinstance(value, str) and value.startswith("desk:"):
+            by_desk = {p.desk_id: p.crm_id for p in self.w.store.pairs("Accounts").values()}
+            return by_desk.get(value[5:], value)
+        return value
+
+    def accounts(self, side: str) -> list[str]:
+        """The side's accounts a contact may point to: not one kept apart after a deletion
+        (never paired again), nor one whose counterpart the test deleted since the last
+        finished run (the run may delete it: see test_account_deleted_by_the_sync)."""
+        apart = self.w.store.unlinked("Accounts")
+        gone = {p.id(side) for p in self.w.store.pairs("Accounts").values()
+                if (other(side), "Accounts", p.id(other(side))) in self.deleted}
+        return sorted(i for i in self.records(side, "Accounts")
+                      if (side, i) not in apart and i not in gone)
+
+    @rule(links=st.lists(st.tuples(st.sampled_from(SIDES), st.integers(0, 20),
+                                   st.none() | st.integers(0, 20)), min_size=1, max_size=3))
+    def link_accounts(self, links: list[tuple[str, int, int | None]]) -> None:
+        for side, pick, account in links:
+            self.link_account(side, pick, account)
+
+    def link_account(self, side: str, pick: int, account: int | None) -> None:
+        """A contact's account set, changed or cleared (maybe to an account made since the
+        last run: not synced yet)."""
+        contacts = self.records(side, "Contacts")
+        accounts = self.accounts(side)
+        if not contacts or (account is not None and not accounts):
+            return
+        record_id = sorted(contacts)[pick % len(contacts)]
+        target = None if account is None else accounts[account % len(accounts)]
+        ref = target if side == "crm" or target is None else f"desk:{target}"
+        if self.values(side, "Contacts", contacts[record_id])[LINK[0]] == self.canon(ref):
+            return  # not an edit
+        self.step += 1
+        self.write(side, "Contacts", record_id, {LINK[0]: target})
+        self.note_edit((side, "Contacts", record_id), ref)
+
+    @rule(side=st.sampled_from(SIDES), account=st.integers(0, 20))
+    def create_linked(self, side: str, account: int) -> None:
+        """A new contact of an existing account (maybe new too)."""
+        accounts = self.accounts(side)
+        if not accounts:
+            return
+        self.step += 1
+        values = {name: self.fresh(name) for name, _ in FIELDS["Contacts"][1]
+                  if name != "Phone"}
+        values[LINK[0]] = accounts[account % len(accounts)]
+        self.made.add((side, "Contacts", self.write(side, "Contacts", None, values)))
+
+    def note_edit(self, ref: Ref, value: Any) -> None:
+        self.edits.setdefault(ref, {})[LINK[0]] = value
+        self.first_edit.setdefault(ref, self.step)
+
+    def deleting(self, side: str, module: str, record_id: str) -> None:
+        """An account deleted: its contacts let go of it, and of its counterpart on the
+        other side. The local backends keep a deleted account's id on its contacts (see
+        test_account_deleted_by_the_sync), and a contact left on the counterpart meets
+        the known bug of test_forgotten_account_pair_is_no_edit_of_its_contacts."""
+        if module != "Accounts":
+            return
+        ids = {side: record_id}
+        for pair in self.w.store.pairs("Accounts").values():
+            if pair.id(side) == record_id:
+                ids[other(side)] = pair.id(other(side))
+        for where, account in ids.items():
+            for contact_id, record in self.records(where, "Contacts").items():
+                if record.data.get(LINK[0] if where == "crm" else LINK[1]) == account:
+                    self.write(where, "Contacts", contact_id, {LINK[0]: None})
+                    self.note_edit((where, "Contacts", contact_id), None)
+
+
+class OneWayHistory(AccountLinkHistory):
+    """One-way, account links included (a Desk contact's account changed is restored)."""
+
+    mode = "one-way"
+
+    @initialize(on_delete=st.sampled_from(["propagate", "unlink"]))
+    def start(self, on_delete: str) -> None:
+        self.crm: dict[Ref, dict[str, Any]] = {}  # what the test wrote to each CRM record
+        self.desk: dict[Ref, dict[str, Any]] = {}  # ... and to each Desk record it made
+        self.removed: set[Ref] = set()  # deleted by the test
+        self._start("crm-wins", on_delete)
+
+    def write(self, side: str, module: str, record_id: str | None,
+              values: dict[str, Any]) -> str:
+        made = super().write(side, module, record_id, values)
+        mine = self.crm if side == "crm" else self.desk
+        if record_id is None or (side, module, made) in mine:
+            lowered = {k: v.lower() if k == "Email" and v else v for k, v in values.items()}
+            if side == "desk" and module == "Contacts" and lowered.get(LINK[0]):
+                lowered[LINK[0]] = f"desk:{lowered[LINK[0]]}"
+            mine.setdefault((side, module, made), {}).update(lowered)
+        return made
+
+    def same(self, now: dict[str, Any], wrote: dict[str, Any]) -> bool:
+        return {f: now[f] for f in wrote} == {f: self.canon(v) for f, v in wrote.items()}
+
+    def check_module(self, module: str, before: dict[str, Any]) -> None:
+        super().check_module(module, before)
+        records = {side: self.records(side, module) for side in SIDES}
+        # the sync never writes to the CRM: every record is the test's, as it left it
+        assert {i for s, m, i in self.crm if m == module} >= set(records["crm"]), \
+            f"{module}: a CRM record the test did not make"
+        for record_id, record in records["crm"].items():
+            wrote = self.crm[("crm", module, record_id)]
+            now = self.values("crm", module, record)
+            assert self.same(now, wrote), f"{module}: the sync wrote to the CRM"
+        # the Desk records the test made (matching no CRM record: fresh keys) are Desk's
+        # own: never paired, deleted or changed
+        paired = {p.desk_id for p in self.w.store.pairs(module).values()}
+        for ref, wrote in self.desk.items():
+            if ref[1] != module or ref in self.removed:
+                continue
+            assert ref[2] in records["desk"], f"{module}: one-way deleted a Desk record"
+            assert ref[2] not in paired, f"{module}: one-way paired a Desk record"
+            now = self.values("desk", module, records["desk"][ref[2]])
+            assert self.same(now, wrote), f"{module}: one-way changed Desk's own"
+
+    def deleting(self, side: str, module: str, record_id: str) -> None:
+        super().deleting(side, module, record_id)
+        self.removed.add((side, module, record_id))
+
+    def check_edits(self, module: str, crm_id: str, desk_id: str, crm: dict[str, Any],
+                    desk: dict[str, Any], before: dict[str, Any]) -> None:
+        """Desk follows the CRM, killed runs or not (check_module: the CRM is the test's)."""
+        assert desk == crm, f"{module}: Desk does not hold the CRM's values"
+
+    def unpaired_ok(self, side: str, module: str, record_id: str) -> bool:
+        return side == "desk" and ("desk", module, record_id) in self.made
+
+
+def _settings(examples: int) -> settings:
+    """Fewer histories than test_stateful_v2's 100, so the file stays within about 30 s
+    (2 shared cores); DESKCTL_STATEFUL_EXAMPLES=N explores N random ones."""
+    explore = int(os.environ.get("DESKCTL_STATEFUL_EXAMPLES", "0"))
+    return settings(max_examples=explore or examples, stateful_step_count=30, deadline=None,
+                    derandomize=not explore, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+TestAccountLinkHistories = AccountLinkHistory.TestCase
+TestAccountLinkHistories.settings = _settings(30)
+TestOneWayHistories = OneWayHistory.TestCase
+TestOneWayHistories.settings = _settings(30)
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: the local backends keep a deleted "
+                   "account's id on its contacts (what Zoho does to them is not in the "
+                   "reference), so a contact linked in Desk to an account the same run "
+                   "deletes there (its CRM counterpart was deleted, --on-delete propagate) "
+                   "is reported 'its account desk:<id> is not synced yet' on every run")
+def test_account_deleted_by_the_sync(tmp_path: Path) -> None:
+    """Found by AccountLinkHistory (its histories leave this race out)."""
+    world = make_world(tmp_path, on_delete="propagate")
+    account = world.crm_create("Accounts", Account_Name="Acme")
+    world.run()
+    [pair] = world.store.pairs("Accounts").values()
+    world.crm.delete_records("Accounts", [account])
+    contact = world.desk.create_record("contacts", {"lastName": "Ames", "email": "a@x.example",
+                                                    "accountId": pair.desk_id}).id
+    report = world.run(force=True)  # the only synced account: past the delete guard
+    assert list(world.desk.list_records("accounts")) == []  # the deletion propagated
+    assert report["errors"] == 0, world.service.errors()
+    [crm] = world.crm.list_records("Contacts")  # the contact synced, with no account
+    assert world.store.pairs("Contacts")[crm.id].desk_id == contact
+    assert not crm.data.get("Account_Name")
+
+
+@pytest.mark.xfail(strict=True, reason="known bug, not fixed: once an Account pair is "
+                   "forgotten (--on-delete unlink), a Desk contact still pointing to its "
+                   "Desk account reads 'desk:<id>' instead of the CRM id of its base, an "
+                   "edit nobody made: desk-wins then writes it to the CRM ('not synced yet' "
+                   "on every run), manual opens a conflict on it. Fixing it needs the "
+                   "former pair's CRM id kept with the account set apart (a state change)")
+def test_forgotten_account_pair_is_no_edit_of_its_contacts(tmp_path: Path) -> None:
+    world = make_world(tmp_path, conflict="desk-wins", on_delete="unlink")
+    account = world.crm_create("Accounts", Account_Name="Acme")
+    contact = world.crm_create("Contacts", Last_Name="Ames", Email="a@x.example",
+                               Account_Name=account)
+    world.run()
+    desk_contact = world.store.pairs("Contacts")[contact].desk_id
+    world.crm.delete_records("Accounts", [account])  # the CRM contact lets go of it
+    world.crm_update("Contacts", contact, Account_Name=None)
+    world.desk.update_record("contacts", desk_contact, {"phone": "+1 500"})
+    report = world.run()
+    assert report["errors"] == report["conflicts"] == 0, world.service.errors()
+    crm = world.crm.get_record("Contacts", contact).data
+    assert (crm.get("Account_Name"), crm.get("Phone")) == (None, "+1 500")  # both edits
+    assert not world.desk.get_record("contacts", desk_contact).data.get("accountId")
