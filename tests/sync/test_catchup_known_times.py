@@ -1,0 +1,94 @@
+"""The catch-up's tail read starts at the second of the newest time *known* to predate the
+catch-up (deskctl/sync/catchup.py): a record as the run's own write left it, or as the run
+read it. An echo is not enough: an edit to an unmapped field keeps the pair's base values,
+so it reads as an echo, yet Zoho may stamp it after the first read began. CRM's keyset
+pages order records of one second by id, so a mapped edit made in the second of the run's
+last write, to a record the first read had already passed, is found by the tail read only
+if that read starts at that second, not at the echo's later one.
+
+The side is scripted (a fake listing over a dict of records); the state store is real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskctl import clock
+from deskctl.models.records import Record, instant
+from deskctl.models.sync import CRM, Pair
+from deskctl.progress import Progress
+from deskctl.state import StateStore
+from deskctl.state.sync import SyncStore
+from deskctl.sync.catchup import CatchUp, Check
+
+X = datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)  # the second of the run's last write
+OVERLAP = timedelta(seconds=5)
+CURSOR = clock.iso(X - timedelta(seconds=1))  # the run's read started just before
+
+
+def at(seconds: int) -> str:
+    return clock.iso(X + timedelta(seconds=seconds))
+
+
+class ScriptedSide:
+    """A CRM module's listing as Zoho's keyset pages give it: records modified at or after
+    ``since``, by (time, id); ``after_first`` runs once the first listing ends."""
+
+    def __init__(self, records: dict[str, Record], after_first: Callable[[], None]) -> None:
+        self.records = records
+        self.after_first = after_first
+        self.listings: list[str | None] = []
+
+    def changes(self, since: str | None) -> Iterator[Record]:
+        self.listings.append(since)
+        floor = instant(since) if since else X - timedelta(days=1)
+        found = sorted((r for r in self.records.values() if instant(r.modified_time) >= floor),
+                       key=lambda r: (instant(r.modified_time), r.id))
+        yield from found
+        if len(self.listings) == 1:
+            self.after_first()
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+@pytest.mark.parametrize("edited", [False, True])
+def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
+        concurrent: bool) -> None:
+    monkeypatch.setenv("DESKCTL_NOW", at(10))  # our clock, well past the writes
+    sync = SyncStore(StateStore(tmp_path / "state.db"))
+    long_ago = at(-100)
+    sync.save_pairs([
+        Pair("Contacts", "0", "d0", {"Last_Name": "Zero"}, {}, {CRM: long_ago}),
+        Pair("Contacts", "5", "d5", {"Last_Name": "Five"}, {}, {CRM: at(0)}),  # our write
+        Pair("Contacts", "7", "d7", {"Last_Name": "Seven"}, {}, {CRM: long_ago})])
+    records = {
+        "0": Record("0", {"Last_Name": "Zero"}, modified_time=long_ago),
+        "5": Record("5", {"Last_Name": "Five"}, modified_time=at(0)),
+        # someone edited a field the sync does not map: the base values, a later time
+        "7": Record("7", {"Last_Name": "Seven"}, modified_time=at(1))}
+
+    def edit() -> None:  # in the last write's second, after the first read passed id 0
+        if edited:
+            records["0"] = Record("0", {"Last_Name": "Edited"}, modified_time=at(0))
+
+    side = ScriptedSide(records, edit)
+
+    def values_of(_module: str) -> Any:
+        return lambda _side, record: record.data
+
+    catch_up = CatchUp(sync, lambda _module: {CRM: side}, values_of,
+                       lambda cursor: clock.iso(clock.parse_time(cursor) - OVERLAP),
+                       OVERLAP, concurrent, Progress())
+    catch_up.run([Check("Contacts", {CRM: {}}, {CRM: CURSOR})], at(0))
+    # the first read from the cursor's overlap, then the tail from the known second
+    assert side.listings == [clock.iso(X - timedelta(seconds=6)), at(0)]
+    cursor = sync.cursors("Contacts").get(CRM)
+    if edited:
+        assert cursor is None  # kept: the next run reads from the run's own cursor
+    else:
+        # the next read starts the second after the run's last write (not after the echo)
+        assert cursor == clock.iso(X + timedelta(seconds=1) + OVERLAP)
