@@ -58,7 +58,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from deskctl import clock
@@ -76,8 +76,10 @@ def after_second(of: str) -> str:
     cursor at it is past every write made up to ``of``."""
     waited = 0.0
     while clock.now_iso() <= of and waited < 1.1 and not os.environ.get("DESKCTL_NOW"):
-        time.sleep(0.05)
-        waited += 0.05
+        # until just past the system clock's next second (clock.now's), 50 ms at most
+        pause = min(0.05, 1.001 - datetime.now(timezone.utc).microsecond / 1e6)
+        time.sleep(pause)
+        waited += pause
     return clock.now_iso()
 
 
