@@ -225,7 +225,12 @@ class Executor:
         with self.sync.batch() as writes:  # the batch's outcomes: one transaction
             for i, action in enumerate(sent.batch):
                 if results[i].error is LIMITED:
-                    continue  # not written, no error either: the next run does it
+                    # not written, no error either: the next run does it. A create was never
+                    # carried out (no call, or one Zoho refused): its intent has nothing to
+                    # find, and looking would cost the next run searches
+                    if sent.kind == "create":
+                        writes.clear_intent(self.module, other(side), str(action.source_id()))
+                    continue
                 again = self._record(writes, side, sent.kind, action, results[i])
                 if again is not None:
                     recreate.append(again)

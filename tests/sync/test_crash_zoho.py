@@ -308,3 +308,20 @@ def test_exits_with_the_next_batch_under_way_before_the_last_is_recorded_change_
         world.edit()
         world.finish()
         assert_same(uninterrupted.contents, world.contents())
+
+
+def test_a_budget_spent_among_the_creates_leaves_no_intent_to_search_for(
+        tmp_path: Path, uninterrupted: Reference) -> None:
+    """`--max-calls` ends a run among the Desk creates, the next batch's intents recorded:
+    the creates the budget stopped were never sent, so no intent stays open (each would
+    cost the next run searches for a record that does not exist); the runs that follow end
+    the job like an uninterrupted sync, field by field."""
+    for world in served_world(tmp_path):
+        proc = world.deskctl("-o", "json", "sync", "run", "--max-calls",
+                             str(uninterrupted.requests * 2 // 3))
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 7, err[-300:]  # the budget is spent
+        assert open_intents(world, "Contacts") == open_intents(world, "Accounts") == 0
+        world.edit()
+        world.finish()
+        assert_same(uninterrupted.contents, world.contents())
