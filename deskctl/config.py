@@ -55,7 +55,8 @@ KEYS: tuple[Key, ...] = (
     Key("zoho.edition", "choice", None, "Desk edition, for its concurrent-call limit",
         ("free", "express", "standard", "professional", "enterprise")),
     Key("zoho.concurrency", "int", None,
-        "concurrent Desk calls (default and ceiling: the edition's limit less the headroom)"),
+        "Desk calls in flight per portal, all pools together (default and ceiling: the "
+        "edition's limit less the headroom)"),
     Key("zoho.concurrency_headroom", "int", 2,
         "Desk concurrent calls left free for Zoho's own CRM-Desk sync and extensions"),
     # what a CRM write's `trigger` may name (crm-oas v8 record.json Body_Wrapper.trigger;

@@ -1,14 +1,17 @@
 """The one HTTP chokepoint per service (and for the OAuth token endpoint): session, auth
 header, Desk's orgId header, timeouts, bounded retries with backoff (honouring Retry-After),
 one token refresh on 401 (never on a scope error), Zoho's daily API limit as
-ApiLimitReached, Zoho's errors translated into deskctl's, and -v request logs with secrets
-redacted."""
+ApiLimitReached, Zoho's errors translated into deskctl's, -v request logs with secrets
+redacted, and the cap on requests in flight per portal (Gate)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -56,7 +59,8 @@ DAILY_LIMIT_TEXT = re.compile(r"credit|per day|daily|24.hour", re.I)
 
 
 class Limits(Protocol):
-    """What the chokepoint needs from the settings."""
+    """What the chokepoint needs from the settings; ``in_flight``: the requests a service
+    may have in flight per organization (None: no cap)."""
 
     @property
     def timeout(self) -> float: ...
@@ -67,12 +71,56 @@ class Limits(Protocol):
     @property
     def backoff(self) -> float: ...
 
+    def in_flight(self, service: str) -> int | None: ...
+
 
 @dataclass(frozen=True)
 class Policy:
     timeout: float = 30.0
     retries: int = 3
     backoff: float = 0.3
+
+    def in_flight(self, service: str) -> int | None:
+        return None  # the token endpoint: another service, and one refresh at a time
+
+
+class Gate:
+    """The requests in flight to one organization from this process, whichever client or
+    thread sends them: Zoho's concurrency limits count per portal (Desk) and per org and
+    app (CRM), not per connection pool, and answer the excess with 429. A slot is held only
+    for the socket round trip, never while waiting for anything else, so no request waits
+    for another while holding one."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._busy = 0
+
+    @contextmanager
+    def slot(self, cap: int) -> Iterator[None]:
+        with self._free:
+            while self._busy >= cap:
+                self._free.wait()
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._free:
+                self._busy -= 1
+                # every waiter: clients of one org may ask with different caps
+                self._free.notify_all()
+
+
+_GATES: dict[tuple[str, str, str], Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate(service: str, base_url: str, org_id: str | None) -> Gate:
+    """The process's gate of an organization: Desk's portal by its orgId on the Desk host,
+    the CRM by its host (one org per token, and a shared gate only errs on the safe side)."""
+    parts = urlsplit(base_url)
+    key = (service, f"{parts.scheme}://{parts.netloc}", org_id or "")
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, Gate())
 
 
 class Transient(BackendError):
@@ -195,6 +243,8 @@ class ZohoHttp:
         self.meter = meter if meter is not None else CallMeter()  # requests sent, shared
         self.service = service  # crm or desk: whose credits the requests spend
         self.api_path = api_path
+        self._cap = settings.in_flight(service)
+        self._gate = gate(service, base_url, org_id) if self._cap else None
 
     @property
     def base_url(self) -> str:
@@ -238,6 +288,16 @@ class ZohoHttp:
         base = self.settings.backoff * (2 ** (state.attempt_number - 1))
         return float(min(base, 30.0) * (0.5 + random.random()))  # noqa: S311 - jitter
 
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the organization's in-flight slots, for the socket round trip only (the
+        token was got before; retries' backoff and a 401's refresh come after)."""
+        if self._gate is None or self._cap is None:
+            yield
+            return
+        with self._gate.slot(self._cap):
+            yield
+
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
               headers: dict[str, str] | None, files: Any, form: dict[str, str] | None,
               again: bool, errors_as_body: bool, refreshed: bool = False) -> Any:
@@ -250,11 +310,12 @@ class ZohoHttp:
         # counted (and checked against a --max-calls budget) before it is sent; COQL is a
         # query sent by POST (zoho.com/crm/developer/docs/api/v8/COQL-Overview.html)
         self.meter.spend(self.service, method != "GET" and not path.endswith("/coql"))
-        started = time.monotonic()
         try:
-            response = self.session.request(method, url, params=params, json=body, data=form,
-                                            headers=all_headers, files=files,
-                                            timeout=self.settings.timeout)
+            with self._slot():
+                started = time.monotonic()
+                response = self.session.request(method, url, params=params, json=body,
+                                                data=form, headers=all_headers, files=files,
+                                                timeout=self.settings.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             log.info("%s %s -> %s", method, redact(url), type(exc).__name__)
             if not again and not isinstance(exc, requests.ConnectTimeout):

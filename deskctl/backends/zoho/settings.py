@@ -34,6 +34,14 @@ DATA_CENTERS: dict[str, tuple[str, str, str]] = {
 #: "API credits"); Zoho's own CRM integration and extensions share them
 EDITION_CONCURRENCY = {"free": 5, "express": 10, "standard": 10, "professional": 15,
                        "enterprise": 25}
+#: concurrent CRM calls: Zoho counts them per org and per connected app, Free 5, Standard
+#: 10, Professional 15, Enterprise 20, Ultimate 25 (Zoho's developer post "Kaizen #203" on
+#: API limits, help.zoho.com/portal/en/community); deskctl is its own app, so nothing else
+#: shares it, but the CRM's edition is not configured: the lowest edition's limit holds in
+#: every org (a sync has a few CRM calls in flight at most: module reads, one write batch).
+CRM_CONCURRENCY = 5
+
+
 def _checked_url(name: str, url: str) -> str:
     """https anywhere; plain http only to a loopback address (tests, the emulator)."""
     parsed = urlparse(url)
@@ -68,6 +76,11 @@ class ZohoSettings:
     #: the CRM host follows the token answer's api_domain unless zoho.crm_url is set
     follow_api_domain: bool = False
 
+    def in_flight(self, service: str) -> int | None:
+        """The calls a service may have in flight per organization from this process, every
+        client and thread together (deskctl/backends/zoho/http.py Gate)."""
+        return max(1, self.concurrency) if service == "desk" else CRM_CONCURRENCY
+
     @classmethod
     def from_config(cls, config: Config) -> ZohoSettings:
         dc = str(config.get("zoho.data_center"))  # the config already checked the choice
@@ -82,7 +95,7 @@ class ZohoSettings:
 
 
 def desk_concurrency(config: Config) -> int:
-    """Concurrent Desk calls: zoho.concurrency, capped at the edition's limit less
+    """Desk calls in flight per portal: zoho.concurrency, capped at the edition's limit less
     zoho.concurrency_headroom (room for Zoho's own CRM-Desk sync and extensions, which
     share the portal's limit); at least one."""
     edition = str(config.get("zoho.edition") or "standard").lower()
