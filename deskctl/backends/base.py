@@ -37,6 +37,8 @@ class CrmApi(ABC):
 
     #: records per write call (Zoho CRM: 100)
     write_batch = 100
+    #: records per page of `list_records` (the zoho backend's COQL pages)
+    read_page = 200
     #: counts this facet's API requests where they are sent (HTTP backends); None: each
     #: method call is one call, counted by the caller
     meter: CallMeter | None = None
@@ -111,6 +113,8 @@ class DeskApi(ABC):
 
     #: Desk writes one record per call; this many may run at once
     concurrency = 4
+    #: records per page of `list_records` (the zoho backend's searches)
+    read_page = 99
 
     @property
     def write_batch(self) -> int:

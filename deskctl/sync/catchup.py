@@ -9,16 +9,20 @@ the run wrote to is read in two steps:
    must be an echo: a record this run read as it is (same time, same values), or one whose
    mapped values are its pair's base (our own write, or an edit the pair does not care
    about). Anything else (an edit made meanwhile, a new record) keeps the cursor, and that
-   side needs no second read.
-2. **The tail read**, once the clock has left the second of ``written`` (the wait overlaps
-   the first reads), from ``tail``: the whole second of the newest *known* time N the first
-   read found. Known times are those of records that existed before the catch-up began: a
-   record as this run read it, or as the run's own write left it (the modified time the
-   write answered, kept on the pair). It must hold echoes only, too.
+   side needs no second read. N is the newest *known* time it found: known times are those
+   of records that existed before the catch-up began (a record as this run read it, or as
+   the run's own write left it: the modified time the write answered, kept on the pair).
+   When fewer records than one page of the side's reads (``SideApi.page``) were modified
+   at or after ``min(our clock when the first read began, N's second)``, the next read
+   starts there: it reads them back in the one page it reads anyway, and this side needs
+   neither the wait nor the tail read.
+2. **The tail read**, for the other sides, once the clock has left the second of
+   ``written`` (the wait overlaps the first reads), from the whole second of N. It must
+   hold echoes only, too; then the next read starts at ``min(our clock when the tail read
+   began, N's second + 1 s)``.
 
-When both reads of a side were clean, its next read starts at ``min(our clock when the tail
-read began, N's second + 1 s)``; the cursor saved is that plus the overlap (``_back``
-subtracts it again), and never moves back.
+The cursor saved is the next read's start plus the overlap (``_back`` subtracts it again),
+and it never moves back.
 
 Why an edit by anyone else, made at any instant, is read by the next run (times are Zoho's
 unless said "our"; Zoho stamps an edit when it commits it, with a clock that does not go
@@ -29,8 +33,10 @@ back):
   the cursor stays.
 - Committed after the first read began: Zoho's clock then already read at least N (N's
   record existed before the first read), so the edit is stamped at N's second or later,
-  where the tail read starts. The tail read sees it (not an echo: the cursor stays) unless
-  it commits after the tail read began, too.
+  where the next read starts when there is no tail read (or earlier: our clock, when a
+  Zoho clock that was set back left N ahead of it), and where the tail read starts.
+  The tail read sees it (not an echo: the cursor stays) unless it commits after the tail
+  read began, too.
 - Committed after the tail read began: when Zoho's clock is not behind ours, it is stamped
   at or after our clock's reading when the tail read began; when Zoho's clock runs behind
   ours, N is at most Zoho's time of the run's last write, and the wait (by our clock) let
@@ -55,9 +61,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -108,9 +115,23 @@ class Look:
 
     clean: bool
     newest: datetime | None = None
+    #: how many records it read per modified time ("" for none)
+    times: Counter[str] = field(default_factory=Counter)
+
+    def since(self, second: datetime) -> int:
+        """How many of its records were modified at ``second`` or later (or at no known
+        time): what a read starting at ``second`` would read again."""
+        return sum(n for text, n in self.times.items() if not _before(text, second))
 
 
 Key = tuple[int, Side]  # a check by its index, and a side it wrote to
+
+
+def _before(text: str, at: datetime) -> bool:
+    try:
+        return bool(text) and instant(text) < at
+    except ValueError:
+        return False
 
 
 def _same_instant(one: str | None, two: str | None) -> bool:
@@ -139,27 +160,31 @@ class CatchUp:
     def run(self, checks: list[Check], written: str) -> None:
         sides = {i: self.sides(check.module) for i, check in enumerate(checks)}
         values = {i: self.values_of(check.module) for i, check in enumerate(checks)}
+        begun = clock.parse_time(clock.now_iso())
         first = self._read(checks, sides, values, {
             (i, side): self.back(check.cursors[side])
             for i, check in enumerate(checks) for side in check.seen})
         known = {key: look.newest for key, look in first.items()
                  if look.clean and look.newest is not None}
-        if not known:
-            return
-        started = clock.parse_time(after_second(written))
-        tail = self._read(checks, sides, values, {
-            key: clock.iso(newest) for key, newest in known.items()})
+        starts: dict[Key, datetime] = {}  # where each side's next read may start
+        for (i, side), newest in known.items():
+            second = min(begun, newest.replace(microsecond=0))
+            if first[(i, side)].since(second) < sides[i][side].page:
+                starts[(i, side)] = second
+        tails = {key: newest for key, newest in known.items() if key not in starts}
+        if tails:
+            started = clock.parse_time(after_second(written))
+            tail = self._read(checks, sides, values, {
+                key: clock.iso(newest) for key, newest in tails.items()})
+            starts.update({key: min(started, newest.replace(microsecond=0) +
+                                    timedelta(seconds=1))
+                           for key, newest in tails.items() if tail[key].clean})
         for i, check in enumerate(checks):
-            cursors = {}
-            for side in check.seen:
-                newest = known.get((i, side))
-                if newest is None or not tail[(i, side)].clean:
-                    continue
-                start = min(started, newest.replace(microsecond=0) + timedelta(seconds=1))
-                cursors[side] = later(clock.iso(start + self.overlap), check.cursors[side])
             with self.sync.store.transaction():
-                for side, cursor in cursors.items():
-                    self.sync.set_cursor(check.module, side, cursor)
+                for side in check.seen:
+                    if (i, side) in starts:
+                        self.sync.set_cursor(check.module, side, later(
+                            clock.iso(starts[(i, side)] + self.overlap), check.cursors[side]))
 
     def _read(self, checks: list[Check], sides: dict[int, dict[Side, SideApi]],
               values: dict[int, Any], since: dict[Key, str | None]) -> dict[Key, Look]:
@@ -189,6 +214,7 @@ class CatchUp:
               records: Iterable[Record], values_of: Any) -> Look:
         newest: datetime | None = None
         chunk: list[Record] = []
+        times: Counter[str] = Counter()
 
         def judge() -> bool:
             nonlocal newest
@@ -199,11 +225,12 @@ class CatchUp:
 
         for record in records:
             chunk.append(record)
+            times[record.modified_time or ""] += 1
             if len(chunk) >= CHUNK:
                 if not judge():
                     return Look(False)
                 chunk = []
-        return Look(True, newest) if judge() else Look(False)
+        return Look(True, newest, times) if judge() else Look(False)
 
     def _echoes(self, module: str, side: Side, seen: dict[str, Record],
                 records: list[Record], values_of: Any) -> tuple[bool, datetime | None]:

@@ -31,6 +31,11 @@ class SideApi:
         self._pool: ThreadPoolExecutor | None = None  # the write stream's calls (send)
 
     @property
+    def page(self) -> int:
+        """Records one call of ``changes`` answers at most."""
+        return int(self.api.read_page)
+
+    @property
     def batch(self) -> int:
         """Records per write batch: what one CRM call takes, or a round of Desk calls."""
         return int(self.api.write_batch)

@@ -36,11 +36,15 @@ def at(seconds: int) -> str:
 
 class ScriptedSide:
     """A CRM module's listing as Zoho's keyset pages give it: records modified at or after
-    ``since``, by (time, id); ``after_first`` runs once the first listing ends."""
+    ``since``, by (time, id); ``after_first`` runs once the first listing ends. ``page``:
+    records per page (SideApi.page); 1 makes the two records of the last second need the
+    tail read."""
 
-    def __init__(self, records: dict[str, Record], after_first: Callable[[], None]) -> None:
+    def __init__(self, records: dict[str, Record], after_first: Callable[[], None],
+                 page: int = 1) -> None:
         self.records = records
         self.after_first = after_first
+        self.page = page
         self.listings: list[str | None] = []
 
     def changes(self, since: str | None) -> Iterator[Record]:
@@ -53,12 +57,9 @@ class ScriptedSide:
             self.after_first()
 
 
-@pytest.mark.parametrize("concurrent", [False, True])
-@pytest.mark.parametrize("edited", [False, True])
-def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
-        concurrent: bool) -> None:
-    monkeypatch.setenv("DESKCTL_NOW", at(10))  # our clock, well past the writes
+def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int
+             ) -> tuple[ScriptedSide, str | None]:
+    """The scenario: (the side, with its listings; the cursor the catch-up saved)."""
     sync = SyncStore(StateStore(tmp_path / "state.db"))
     long_ago = at(-100)
     sync.save_pairs([
@@ -75,20 +76,43 @@ def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
         if edited:
             records["0"] = Record("0", {"Last_Name": "Edited"}, modified_time=at(0))
 
-    side = ScriptedSide(records, edit)
+    side = ScriptedSide(records, edit, page)
 
     def values_of(_module: str) -> Any:
         return lambda _side, record: record.data
 
-    catch_up = CatchUp(sync, lambda _module: {CRM: side}, values_of,
-                       lambda cursor: clock.iso(clock.parse_time(cursor) - OVERLAP),
-                       OVERLAP, concurrent, Progress())
-    catch_up.run([Check("Contacts", {CRM: {}}, {CRM: CURSOR})], at(0))
+    CatchUp(sync, lambda _module: {CRM: side}, values_of,
+            lambda cursor: clock.iso(clock.parse_time(cursor) - OVERLAP),
+            OVERLAP, concurrent, Progress()).run([Check("Contacts", {CRM: {}}, {CRM: CURSOR})],
+                                                 at(0))
+    return side, sync.cursors("Contacts").get(CRM)
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+@pytest.mark.parametrize("edited", [False, True])
+def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
+        concurrent: bool) -> None:
+    monkeypatch.setenv("DESKCTL_NOW", at(10))  # our clock, well past the writes
+    side, cursor = catch_up(tmp_path, edited, concurrent, page=1)
     # the first read from the cursor's overlap, then the tail from the known second
     assert side.listings == [clock.iso(X - timedelta(seconds=6)), at(0)]
-    cursor = sync.cursors("Contacts").get(CRM)
     if edited:
         assert cursor is None  # kept: the next run reads from the run's own cursor
     else:
         # the next read starts the second after the run's last write (not after the echo)
         assert cursor == clock.iso(X + timedelta(seconds=1) + OVERLAP)
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+@pytest.mark.parametrize("edited", [False, True])
+def test_fewer_records_than_a_page_in_the_known_second_need_no_tail_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
+        concurrent: bool) -> None:
+    """Two records at or after the known second, pages of 100: the next read starts at that
+    second (and reads them back in its one page), so the catch-up neither waits nor reads
+    again; the edit made after the first read, stamped in that second, is read next."""
+    monkeypatch.setenv("DESKCTL_NOW", at(0))  # our clock still in the last write's second
+    side, cursor = catch_up(tmp_path, edited, concurrent, page=100)
+    assert side.listings == [clock.iso(X - timedelta(seconds=6))]
+    assert cursor == clock.iso(X + OVERLAP)  # the next read starts at X, the edit's second

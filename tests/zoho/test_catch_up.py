@@ -1,5 +1,5 @@
-"""The catch-up's two reads (deskctl/sync/catchup.py): an edit another client makes after
-the first read and before the tail read is read by the next run.
+"""The catch-up's reads (deskctl/sync/catchup.py): an edit another client makes after the
+first read (and before the tail read, when there is one) is read by the next run.
 
 The sandbox is served as Zoho by a real `sandbox serve` process whose clock (DESKCTL_NOW)
 stands still, behind ours: every record it writes during the sync has one time, and the
@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from deskctl import clock
 from deskctl.backends.local import LocalBackend
@@ -88,8 +90,13 @@ def serve(home: Path, now: datetime) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" at ")[1].split(" ")[0]
 
 
-def test_an_edit_between_the_catch_ups_two_reads_is_read_by_the_next_run(
-        tmp_path: Path, zoho_credentials: CredentialStore) -> None:
+@pytest.mark.parametrize(("contacts", "listings"), [
+    (3, 2),  # fewer than a page in the last second: no wait, no tail read
+    (120, 3),  # more than a Desk page (99): the tail read, after the edit
+])
+def test_an_edit_after_the_catch_ups_first_read_is_read_by_the_next_run(
+        tmp_path: Path, zoho_credentials: CredentialStore, contacts: int,
+        listings: int) -> None:
     # Zoho's clock stands 10 s behind ours: within the overlap, before the run's start
     stopped = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=10)
     server, url = serve(tmp_path / "served", stopped)
@@ -99,7 +106,7 @@ def test_an_edit_between_the_catch_ups_two_reads_is_read_by_the_next_run(
         [account] = sandbox.crm.create_records("Accounts", [{"Account_Name": "Catch Up"}])
         made = sandbox.crm.create_records("Contacts", [
             {"Last_Name": f"Contact {i}", "Email": f"c{i}@x.example",
-             "Account_Name": str(account.id)} for i in range(3)])
+             "Account_Name": str(account.id)} for i in range(contacts)])
         backend = backend_for(url, zoho_credentials, tmp_path)
         other = backend_for(url, zoho_credentials, tmp_path / "other")  # another client
         state = StateStore(tmp_path / "state.db")
@@ -117,8 +124,8 @@ def test_an_edit_between_the_catch_ups_two_reads_is_read_by_the_next_run(
         first = SyncService(EditingBackend(backend, editing), state, load_config()).run(
             OPTIONS, 0)
         assert first["errors"] == 0
-        assert first["modules"]["Contacts"]["counts"].get("create->desk") == 3
-        assert editing.edited and editing.listings == 3  # the tail read came after the edit
+        assert first["modules"]["Contacts"]["counts"].get("create->desk") == contacts
+        assert editing.edited and editing.listings == listings
         [copy] = other.desk(portal_id).find_records("contacts", "email", [EDITED])
         assert instant(copy.modified_time) == stopped  # stamped by the stopped clock
 

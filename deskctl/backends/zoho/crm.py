@@ -70,6 +70,7 @@ def _escape(value: str) -> str:
 
 
 class ZohoCrm(CrmApi):
+    read_page = COQL_LIMIT
     max_read_fields = MAX_FIELDS
 
     def __init__(self, http: ZohoHttp, triggers: tuple[str, ...] = ()) -> None:

@@ -57,6 +57,8 @@ def desk_time(text: str | None) -> str:
 
 
 class ZohoDesk(DeskApi):
+    read_page = min(LIMITS.values())
+
     def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
         super().__init__(portal_id)
         self.http = http
