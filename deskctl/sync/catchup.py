@@ -1,8 +1,8 @@
 """The catch-up at the end of a run that wrote: may the next cursor start after the run's
 own writes, so that the next run does not read them back?
 
-Once every module is written (the last write ended at ``written``, by our clock), each side
-the run wrote to is read in two steps:
+Once every module is written (each module's last write ended at its ``written``, by our
+clock), each side the run wrote to is read in two steps:
 
 1. **The first read**, at once, from the check cursor's start (the cursor minus the
    overlap): everything the run wrote and whatever else changed since it began. Each record
@@ -12,14 +12,16 @@ the run wrote to is read in two steps:
    side needs no second read. N is the newest *known* time it found: known times are those
    of records that existed before the catch-up began (a record as this run read it, or as
    the run's own write left it: the modified time the write answered, kept on the pair).
-   When fewer records than one page of the side's reads (``SideApi.page``) were modified
-   at or after ``min(our clock when the first read began, N's second)``, the next read
-   starts there: it reads them back in the one page it reads anyway, and this side needs
-   neither the wait nor the tail read.
-2. **The tail read**, for the other sides, once the clock has left the second of
-   ``written`` (the wait overlaps the first reads), from the whole second of N. It must
-   hold echoes only, too; then the next read starts at ``min(our clock when the tail read
-   began, N's second + 1 s)``.
+   A module written before the second in which the first read began (say, the Accounts
+   before the Contacts) needs no more: that read is its tail read (2.). Otherwise, when
+   fewer records than one page of the side's reads (``SideApi.page``) were modified at or
+   after ``min(our clock when the first read began, N's second)``, the next read starts
+   there: it reads them back in the one page it reads anyway, and this side needs neither
+   the wait nor the tail read.
+2. **The tail read**, for the other sides, once the clock has left the second of their
+   modules' ``written`` (the wait overlaps the first reads), from the whole second of N.
+   It must hold echoes only, too; then the next read starts at ``min(our clock when the
+   tail read began, N's second + 1 s)``.
 
 The cursor saved is the next read's start plus the overlap (``_back`` subtracts it again),
 and it never moves back.
@@ -39,7 +41,7 @@ back):
   read began, too.
 - Committed after the tail read began: when Zoho's clock is not behind ours, it is stamped
   at or after our clock's reading when the tail read began; when Zoho's clock runs behind
-  ours, N is at most Zoho's time of the run's last write, and the wait (by our clock) let
+  ours, N is at most Zoho's time of the module's last write, and the wait (by our clock) let
   Zoho's clock leave that second before the tail read began, so the edit is stamped at
   N's second + 1 s or later. Either way it is at or after the next read's start.
 
@@ -101,11 +103,13 @@ def later(one: str, two: str | None) -> str:
 @dataclass(frozen=True)
 class Check:
     """What a module's catch-up read needs once every module is written: the records this
-    run read on each side it wrote to, and the cursors it saved."""
+    run read on each side it wrote to, the cursors it saved, and when (our clock) its
+    last write ended."""
 
     module: str
     seen: dict[Side, dict[str, Record]]
     cursors: dict[str, str]
+    written: str
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ class CatchUp:
         self.concurrent = concurrent
         self.progress = progress
 
-    def run(self, checks: list[Check], written: str) -> None:
+    def run(self, checks: list[Check]) -> None:
         sides = {i: self.sides(check.module) for i, check in enumerate(checks)}
         values = {i: self.values_of(check.module) for i, check in enumerate(checks)}
         begun = clock.parse_time(clock.now_iso())
@@ -168,11 +172,14 @@ class CatchUp:
                  if look.clean and look.newest is not None}
         starts: dict[Key, datetime] = {}  # where each side's next read may start
         for (i, side), newest in known.items():
-            second = min(begun, newest.replace(microsecond=0))
-            if first[(i, side)].since(second) < sides[i][side].page:
-                starts[(i, side)] = second
+            second = newest.replace(microsecond=0)
+            if begun > clock.parse_time(checks[i].written):  # the first read is a tail read
+                starts[(i, side)] = min(begun, second + timedelta(seconds=1))
+            elif first[(i, side)].since(min(begun, second)) < sides[i][side].page:
+                starts[(i, side)] = min(begun, second)
         tails = {key: newest for key, newest in known.items() if key not in starts}
         if tails:
+            written = max((checks[i].written for i, _side in tails), key=clock.parse_time)
             started = clock.parse_time(after_second(written))
             tail = self._read(checks, sides, values, {
                 key: clock.iso(newest) for key, newest in tails.items()})

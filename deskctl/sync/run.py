@@ -258,12 +258,12 @@ class SyncRun:
                                                        for kind in ("create", "update"))]
                 if wrote:
                     checks.append(Check(module, {side: snap.records[side] for side in wrote},
-                                        dict(snap.cursors)))
+                                        dict(snap.cursors), clock.now_iso()))
                 del snap
             if checks:
                 CatchUp(self.sync, self.sides, self._canonical, self._back,
                         timedelta(seconds=self.options.overlap_seconds), self._concurrent,
-                        self.progress).run(checks, clock.now_iso())
+                        self.progress).run(checks)
         left = self.sync.outstanding()
         if self.options.dry_run:  # what the run would leave: the store changed by the plan
             left = left.after((a for actions in plans.values() for a in actions),

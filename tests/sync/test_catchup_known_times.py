@@ -57,9 +57,10 @@ class ScriptedSide:
             self.after_first()
 
 
-def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int
+def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int, written: str
              ) -> tuple[ScriptedSide, str | None]:
-    """The scenario: (the side, with its listings; the cursor the catch-up saved)."""
+    """The scenario, the run's last write ending at ``written`` by our clock (Zoho stamps
+    it X): (the side, with its listings; the cursor the catch-up saved)."""
     sync = SyncStore(StateStore(tmp_path / "state.db"))
     long_ago = at(-100)
     sync.save_pairs([
@@ -83,8 +84,8 @@ def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int
 
     CatchUp(sync, lambda _module: {CRM: side}, values_of,
             lambda cursor: clock.iso(clock.parse_time(cursor) - OVERLAP),
-            OVERLAP, concurrent, Progress()).run([Check("Contacts", {CRM: {}}, {CRM: CURSOR})],
-                                                 at(0))
+            OVERLAP, concurrent, Progress()).run([Check("Contacts", {CRM: {}}, {CRM: CURSOR},
+                                                        written)])
     return side, sync.cursors("Contacts").get(CRM)
 
 
@@ -93,8 +94,9 @@ def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int
 def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
         concurrent: bool) -> None:
-    monkeypatch.setenv("DESKCTL_NOW", at(10))  # our clock, well past the writes
-    side, cursor = catch_up(tmp_path, edited, concurrent, page=1)
+    # our clock, 10 s ahead of Zoho's, in the second of the last write
+    monkeypatch.setenv("DESKCTL_NOW", at(10))
+    side, cursor = catch_up(tmp_path, edited, concurrent, page=1, written=at(10))
     # the first read from the cursor's overlap, then the tail from the known second
     assert side.listings == [clock.iso(X - timedelta(seconds=6)), at(0)]
     if edited:
@@ -113,6 +115,19 @@ def test_fewer_records_than_a_page_in_the_known_second_need_no_tail_read(
     second (and reads them back in its one page), so the catch-up neither waits nor reads
     again; the edit made after the first read, stamped in that second, is read next."""
     monkeypatch.setenv("DESKCTL_NOW", at(0))  # our clock still in the last write's second
-    side, cursor = catch_up(tmp_path, edited, concurrent, page=100)
+    side, cursor = catch_up(tmp_path, edited, concurrent, page=100, written=at(0))
     assert side.listings == [clock.iso(X - timedelta(seconds=6))]
     assert cursor == clock.iso(X + OVERLAP)  # the next read starts at X, the edit's second
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_a_module_written_before_the_first_reads_second_needs_no_tail_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, concurrent: bool) -> None:
+    """The Accounts, written seconds before the Contacts end: our clock had left the second
+    of their last write when the first read began, so that read is their tail read, even
+    with more records than a page in the known second."""
+    monkeypatch.setenv("DESKCTL_NOW", at(10))
+    side, cursor = catch_up(tmp_path, False, concurrent, page=1, written=at(0))
+    assert side.listings == [clock.iso(X - timedelta(seconds=6))]
+    # as after a tail read: the second after the newest known time, not the echo's
+    assert cursor == clock.iso(X + timedelta(seconds=1) + OVERLAP)
