@@ -87,6 +87,14 @@ def instant(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def known_instant(text: str | None) -> datetime | None:
+    """``instant``, or None for a missing or unreadable time (one that cannot be compared)."""
+    try:
+        return instant(text) if text else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Tombstone:
     id: str

@@ -71,7 +71,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from deskctl import clock
-from deskctl.models.records import Record, instant
+from deskctl.models.records import Record, known_instant
 from deskctl.models.sync import Side
 from deskctl.progress import Progress
 from deskctl.state.sync import SyncStore
@@ -125,24 +125,11 @@ class Look:
     def since(self, second: datetime) -> int:
         """How many of its records were modified at ``second`` or later (or at no known
         time): what a read starting at ``second`` would read again."""
-        return sum(n for text, n in self.times.items() if not _before(text, second))
+        return sum(n for text, n in self.times.items()
+                   if (when := known_instant(text)) is None or when >= second)
 
 
 Key = tuple[int, Side]  # a check by its index, and a side it wrote to
-
-
-def _before(text: str, at: datetime) -> bool:
-    try:
-        return bool(text) and instant(text) < at
-    except ValueError:
-        return False
-
-
-def _same_instant(one: str | None, two: str | None) -> bool:
-    try:
-        return bool(one and two) and instant(str(one)) == instant(str(two))
-    except ValueError:
-        return False
 
 
 class CatchUp:
@@ -262,12 +249,8 @@ class CatchUp:
                 pair = pairs.get(record.id)
                 if pair is None or pair.owes or values_of(side, record) != pair.base:
                     return False, None
-                if _same_instant(pair.modified.get(side), record.modified_time):
+                mine = known_instant(pair.modified.get(side))
+                if mine is not None and mine == known_instant(record.modified_time):
                     known.append(record.modified_time)
-        times = []
-        for text in known:
-            try:
-                times.append(instant(text))
-            except ValueError:
-                continue
+        times = [when for when in map(known_instant, known) if when is not None]
         return True, max(times, default=None)
