@@ -142,11 +142,10 @@ class Executor:
         if action.kind == "unlink":
             writes.drop_pair(self.module, crm_id)
             if action.target is not None:
-                kept = crm_id if action.target == CRM else desk_id
-                writes.keep_apart(self.module, action.target, kept)
+                writes.keep_apart(self.module, action.target, str(action.id_on(action.target)))
         elif action.kind == "problem":
             side = action.target or CRM
-            writes.record_error(self.module, side, crm_id if side == CRM else desk_id,
+            writes.record_error(self.module, side, str(action.id_on(side)),
                                 action.reason, "ambiguous" if action.key else "write",
                                 action.key)
         else:
@@ -210,8 +209,7 @@ class Executor:
                  intent_keys(self.module, batch[i].values), fingerprint(batch[i].values))
                 for i in todo])
         sending = self.sides[side].send(kind, [
-            (None if kind == "create" else (batch[i].crm_id if side == CRM else
-                                            batch[i].desk_id), payloads[i]) for i in todo])
+            (None if kind == "create" else batch[i].id_on(side), payloads[i]) for i in todo])
         return Sent(kind, batch, early, todo, sending)
 
     def _finish(self, side: Side, sent: Sent) -> list[Action]:

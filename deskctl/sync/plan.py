@@ -87,6 +87,9 @@ class Action:
     def source_id(self) -> str | None:
         return self.desk_id if self.target == CRM else self.crm_id
 
+    def id_on(self, side: Side) -> str | None:
+        return self.crm_id if side == CRM else self.desk_id
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"action": self.kind, "module": self.module,
                                 "side": self.target, "crm_id": self.crm_id,
