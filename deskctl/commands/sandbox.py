@@ -255,7 +255,7 @@ def desk_update(app: App, kind: str, record_id: str, fields: tuple[str, ...],
 @portal_option
 @pass_app
 def desk_delete(app: App, kind: str, record_id: str, portal: str | None) -> None:
-    """Delete a Desk record."""
+    """Delete a Desk record (to the recycle bin; an account is taken off its contacts)."""
     output.render(_service(app).desk_write("delete", kind, record_id, {}, portal), app.output)
 
 

@@ -233,6 +233,18 @@ class BackendContract:
         with pytest.raises(NotFound):
             desk.delete_record("accounts", account.id)
 
+    def test_desk_account_deleted_lets_go_of_its_contacts(self, world: World) -> None:
+        """Desk's recycle bin restores an account's lookup relationships "that have not
+        been replaced": moving it to the trash takes it off its contacts, which stay."""
+        desk = self.desk(world)
+        gone = desk.create_record("accounts", {"accountName": "Gone AG"})
+        kept = desk.create_record("accounts", {"accountName": "Kept AG"})
+        left = desk.create_record("contacts", {"lastName": "Left", "accountId": gone.id})
+        other = desk.create_record("contacts", {"lastName": "Other", "accountId": kept.id})
+        desk.delete_record("accounts", gone.id)
+        assert not desk.get_record("contacts", left.id).data.get("accountId")
+        assert desk.get_record("contacts", other.id).data["accountId"] == kept.id
+
     # reads that never skip: an edit between two pages of a listing moves the edited record
     # to the end; with offset pages it would shift another record past the page boundary
 

@@ -52,3 +52,21 @@ def test_seed_adds_to_what_is_there(tmp_path: Path) -> None:
     assert len(list(backend.crm.list_records("Contacts"))) == 30
     assert len(backend.crm.users()) == 5
     assert len(backend.all_portals()) == 3
+
+
+def test_a_desk_account_deleted_leaves_its_contacts_modified_time(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """Zoho does not document whether taking a trashed account off its contacts stamps them:
+    the sandbox does not, so a sync must not count on reading that change."""
+    backend = LocalBackend(tmp_path / "sandbox.db")
+    seed(backend, SeedCounts(0, 0, 0, 0, 0), random_seed=1)
+    desk = backend.desk(backend.sandbox_info()["portals"][0]["id"])
+    monkeypatch.setenv("DESKCTL_NOW", "2026-12-01T10:00:00Z")
+    account = desk.create_record("accounts", {"accountName": "Gone AG"})
+    contact = desk.create_record("contacts", {"lastName": "Left", "accountId": account.id})
+    monkeypatch.setenv("DESKCTL_NOW", "2026-12-01T10:05:00Z")
+    desk.delete_record("accounts", account.id)
+    after = desk.get_record("contacts", contact.id)
+    assert "accountId" not in after.data
+    assert after.modified_time == contact.modified_time
+    assert [r.id for r in desk.list_records("contacts", "2026-12-01T10:01:00Z")] == []

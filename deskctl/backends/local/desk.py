@@ -194,7 +194,19 @@ class LocalDesk(DeskApi):
 
     def delete_record(self, kind: str, record_id: str) -> None:
         self.get_record(kind, record_id)
-        self.db.remove(self.portal_id, kind, record_id)
+        with self.db.transaction() as conn:
+            self.db.remove(self.portal_id, kind, record_id)
+            if kind == "accounts":
+                # Desk's recycle bin restores an account's "lookup relationships that have
+                # not been replaced" (https://help.zoho.com/portal/en/kb/desk/for-
+                # administrators/data-administration/articles/using-the-recycle-bin): the
+                # trash removes the account from its contacts, which stay. Whether their
+                # modifiedTime moves is not documented (nor in Account.json deleteAccount):
+                # it does not here, so a sync cannot count on reading the change
+                conn.execute(
+                    "UPDATE records SET data = json_remove(data, '$.accountId') WHERE scope = ? "
+                    "AND kind = 'contacts' AND json_extract(data, '$.accountId') = ?",
+                    (self.portal_id, record_id))
 
     def deleted_records(self, kind: str, since: str | None = None) -> list[Tombstone]:
         self.fields(kind)
