@@ -14,6 +14,9 @@ OnDelete = Literal["unlink", "propagate"]
 CRM: Side = "crm"
 DESK: Side = "desk"
 SIDES: tuple[Side, Side] = (CRM, DESK)
+#: modules other records point to (a Contact's account): a pair of theirs that is forgotten
+#: is remembered (sync_former_pairs), so what points to either record still reads the same
+REFERENCED = ("Accounts",)
 
 
 def other(side: Side) -> Side:

@@ -79,7 +79,7 @@ class MatchService(SyncService):
             if record is None:
                 raise NotFound(f"no {LABEL[side]} {module} record {ids[side]}")
             records[side] = record
-        links = AccountLinks(store.pair_map("Accounts"))
+        links = AccountLinks.of(store)
         now = {s: canonical(mapping, s, records[s].data, links.canonical) for s in SIDES}
         modified = {s: records[s].modified_time for s in SIDES}
         policy = Policy(settings["mode"], settings["conflict"], settings["on_delete"])

@@ -278,7 +278,7 @@ class SyncService:
         mapping = self.mappings()[module]
         sides = sides_for(self.backend.crm, self.backend.desk(str(current.portal_id)), module,
                           mapping.kind)
-        outcome = Executor(sides, sync, mapping, AccountLinks(sync.pair_map("Accounts")),
+        outcome = Executor(sides, sync, mapping, AccountLinks.of(sync),
                            policy).apply(actions)
         with self.state.transaction():
             self.state.audit(me.email, "sync.resolve", f"{module}/{crm_id}",

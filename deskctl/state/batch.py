@@ -1,6 +1,6 @@
 """Set-based writes of the sync's per-record rows (pairs, conflicts, errors, intents, records
-kept apart): a write batch's outcomes are collected, then sent as a few multi-row
-statements per kind instead of several statements per record (on PostgreSQL every
+kept apart, former Account pairs): a write batch's outcomes are collected, then sent as a
+few multi-row statements per kind instead of several statements per record (on PostgreSQL every
 statement is parsed and planned on its own; on SQLite each costs a Python round).
 
 Reordering is what makes this safe: operations of different kinds that touch different
@@ -17,7 +17,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from deskctl import clock
-from deskctl.models.sync import CRM, DESK, Pair
+from deskctl.models.sync import CRM, DESK, REFERENCED, Pair
 
 if TYPE_CHECKING:
     from deskctl.state.store import StateStore
@@ -132,6 +132,7 @@ class StateBatch:
         with self.store.transaction() as conn:
             now = self._now
             pairs, dropped = self._pairs, self._dropped
+            self._remember(conn, [key for key in dropped if key[0] in REFERENCED])
             self._delete_in(conn, "sync_pairs", "crm_id",
                             [(p.module, p.crm_id) for p in pairs] + dropped)
             self._delete_in(conn, "sync_pairs", "desk_id", [(p.module, p.desk_id) for p in pairs])
@@ -160,6 +161,20 @@ class StateBatch:
             conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                          f"{', '.join([row] * len(chunk))} {tail}".rstrip(),
                          [value for values in chunk for value in values])
+
+    @staticmethod
+    def _remember(conn: Any, keys: list[tuple[str, str]]) -> None:
+        """The pairs about to be dropped into sync_former_pairs, replacing former pairs
+        that share either id (a record is in one former pair at most, the latest)."""
+        for module, group in groupby(sorted(keys), key=lambda k: k[0]):
+            for chunk in chunks([k[1] for k in group], 2, fixed=2):
+                marks = ", ".join("?" * len(chunk))
+                dropping = f"FROM sync_pairs WHERE module = ? AND crm_id IN ({marks})"
+                conn.execute(f"DELETE FROM sync_former_pairs WHERE module = ? AND (crm_id IN "
+                             f"({marks}) OR desk_id IN (SELECT desk_id {dropping}))",
+                             [module, *chunk, module, *chunk])
+                conn.execute(f"INSERT INTO sync_former_pairs (module, crm_id, desk_id) "
+                             f"SELECT module, crm_id, desk_id {dropping}", [module, *chunk])
 
     @staticmethod
     def _delete_in(conn: Any, table: str, column: str, keys: list[tuple[str, str]]) -> None:

@@ -69,6 +69,19 @@ MIGRATIONS: tuple[str, ...] = (
         partner TEXT NOT NULL DEFAULT '', ignored_at TEXT NOT NULL, ignored_by TEXT NOT NULL,
         PRIMARY KEY (module, side, record_id))
     """,
+    # 6: Account pairs forgotten (a deletion, `sync ignore`): the two accounts that were one,
+    # so a contact still pointing to either reads as the same account as its base (not as
+    # an edit). Before this version only `sync ignore` kept the counterpart's id.
+    """
+    CREATE TABLE sync_former_pairs (
+        module TEXT NOT NULL, crm_id TEXT NOT NULL, desk_id TEXT NOT NULL,
+        PRIMARY KEY (module, crm_id), UNIQUE (module, desk_id));
+    INSERT INTO sync_former_pairs (module, crm_id, desk_id)
+        SELECT module, CASE side WHEN 'crm' THEN record_id ELSE partner END,
+               CASE side WHEN 'crm' THEN partner ELSE record_id END
+        FROM sync_ignored WHERE module = 'Accounts' AND partner <> ''
+        ON CONFLICT DO NOTHING
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

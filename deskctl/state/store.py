@@ -16,7 +16,7 @@ from deskctl import clock
 from deskctl.state.database import Database, RunLockHandle, SqliteDatabase, open_database
 
 SYNC_TABLES = ("sync_pairs", "sync_cursors", "sync_conflicts", "sync_errors", "sync_unlinked",
-               "sync_intents", "sync_ignored", "sync_runs")
+               "sync_intents", "sync_ignored", "sync_former_pairs", "sync_runs")
 
 
 class StateStore:

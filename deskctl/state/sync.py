@@ -98,6 +98,13 @@ class SyncStore:
                                  (module,))
         return {r[0]: r[1] for r in rows}
 
+    def former_pairs(self, module: str) -> dict[str, str]:
+        """{CRM id: Desk id} of a module's pairs forgotten since (a deletion, `sync
+        ignore`); kept for REFERENCED modules only (models/sync.py)."""
+        rows = self._conn.execute("SELECT crm_id, desk_id FROM sync_former_pairs WHERE "
+                                  "module = ?", (module,))
+        return {r[0]: r[1] for r in rows}
+
     def last_sync_run(self) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:

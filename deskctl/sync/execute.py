@@ -65,11 +65,23 @@ class Outcome:
 
 
 class AccountLinks:
-    """Translates canonical account references (CRM ids, or 'desk:<id>' when unlinked)."""
+    """Translates canonical account references (CRM ids, or 'desk:<id>' when unlinked).
 
-    def __init__(self, crm_to_desk: dict[str, str]) -> None:
-        self.crm_to_desk = crm_to_desk
-        self.desk_to_crm = {d: c for c, d in crm_to_desk.items()}
+    A forgotten pair (``former``: a deletion, `sync ignore`) still translates where no
+    current pair has its record: a contact left pointing to either of its accounts reads
+    as the CRM id its base holds, not as an edit nobody made."""
+
+    def __init__(self, crm_to_desk: dict[str, str],
+                 former: dict[str, str] | None = None) -> None:
+        paired = set(crm_to_desk.values())
+        kept = {c: d for c, d in (former or {}).items() if d not in paired}
+        self.crm_to_desk = {**kept, **crm_to_desk}
+        self.desk_to_crm = {**{d: c for c, d in kept.items()},
+                            **{d: c for c, d in crm_to_desk.items()}}
+
+    @classmethod
+    def of(cls, sync: SyncStore) -> AccountLinks:
+        return cls(sync.pair_map("Accounts"), sync.former_pairs("Accounts"))
 
     def canonical(self, side: Side, record_id: str) -> str:
         if side == CRM:

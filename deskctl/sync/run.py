@@ -150,7 +150,7 @@ class SyncRun:
 
     def _canonical(self, module: str) -> Any:
         mapping = self.mappings[module]
-        links = AccountLinks(self.sync.pair_map("Accounts"))
+        links = AccountLinks.of(self.sync)
         return lambda side, record: canonical(mapping, side, record.data, links.canonical)
 
     # planning
@@ -240,7 +240,7 @@ class SyncRun:
                 snap = snapshots.pop(module)
                 actions = plans.pop(module) if module in plans else plan(self.plan_input(snap))
                 executor = Executor(self.sides(module), self.sync, self.mappings[module],
-                                    AccountLinks(self.sync.pair_map("Accounts")), self.policy,
+                                    AccountLinks.of(self.sync), self.policy,
                                     tick)
                 outcome = executor.apply(actions)
                 del actions, executor
