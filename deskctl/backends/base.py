@@ -8,9 +8,12 @@ Unsupported). Services use only this module, never a concrete backend.
 
 Reads (`list_records`, `deleted_records`) never skip. `list_records` yields oldest
 modification first with ``modified_since`` inclusive, in keyset windows on (modified time,
-id) or the backend's equivalent, never offset pages: a record written while the caller is
-between pages moves to the end of the listing and is yielded again there (keep the last
-one seen per id), and no other record shifts past a page because of it. Unknown is not
+id) or the backend's equivalent, never offset pages: a record edited while a listing runs
+(by the caller between pages, or by anyone) shifts no other record past a page, and moves
+to the end of the listing. It is yielded again there (keep the last one seen per id)
+unless the backend had read that far already (the zoho Desk facet reads the pages after
+the first ahead); then its modified time is at or after the listing's start, so a
+listing from that start (the sync's next cursor) reads it. Unknown is not
 blank: a field in ``Record.unknown`` was absent from Zoho's answer and must never be
 written to the other side as blank (the field missing from ``Record.data`` without being
 in ``unknown`` is blank). Instants from the two Zoho services are compared with
@@ -37,7 +40,8 @@ class CrmApi(ABC):
 
     #: records per write call (Zoho CRM: 100)
     write_batch = 100
-    #: records per page of `list_records` (the zoho backend's COQL pages)
+    #: records each request of a `list_records` listing adds: a listing of n * read_page
+    #: records or fewer takes n requests (the zoho backend's COQL pages of 200)
     read_page = 200
     #: counts this facet's API requests where they are sent (HTTP backends); None: each
     #: method call is one call, counted by the caller
@@ -113,8 +117,9 @@ class DeskApi(ABC):
 
     #: Desk writes one record per call; this many may run at once
     concurrency = 4
-    #: records per page of `list_records` (the zoho backend's searches)
-    read_page = 99
+    #: as CrmApi.read_page (the zoho backend's searches of 99, each from the last row of
+    #: the one before)
+    read_page = 98
 
     @property
     def write_batch(self) -> int:

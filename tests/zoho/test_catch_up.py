@@ -39,15 +39,19 @@ OPTIONS = RunOptions(overlap_seconds=60)
 
 
 class EditingDesk:
-    """A Desk facet that runs ``edit`` once its ``nth`` contacts listing is read to the
-    end; everything else is the real facet's."""
+    """A Desk facet that runs ``edit`` once its ``nth`` contacts listing has yielded
+    ``after`` records (None: once it is read to the end); ``yielded`` holds that listing's
+    records. Everything else is the real facet's."""
 
-    def __init__(self, desk: Any, nth: int, edit: Callable[[], None]) -> None:
+    def __init__(self, desk: Any, nth: int, edit: Callable[[], None],
+                 after: int | None = None) -> None:
         self._desk = desk
         self._nth = nth
         self._edit = edit
+        self._after = after
         self.listings = 0
         self.edited = False
+        self.yielded: list[Record] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._desk, name)
@@ -60,9 +64,15 @@ class EditingDesk:
         return self._then_edit(records) if self.listings == self._nth else records
 
     def _then_edit(self, records: Iterator[Record]) -> Iterator[Record]:
-        yield from records
-        self._edit()
-        self.edited = True
+        for record in records:
+            self.yielded.append(record)
+            yield record
+            if len(self.yielded) == self._after:
+                self._edit()
+                self.edited = True
+        if self._after is None:
+            self._edit()
+            self.edited = True
 
 
 class EditingBackend:

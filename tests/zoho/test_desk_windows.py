@@ -61,9 +61,22 @@ def test_records_sharing_an_instant_are_read_once_in_a_few_searches(
     desk = zoho.desk(fake.sandbox.all_portals()[0].id)
     ids = [r.id for r in desk.list_records("contacts", "2026-05-01T09:00:00Z")]
     assert sorted(ids) == sorted(r["id"] for r in rows) and len(ids) == len(set(ids))
-    # 610 rows in pages of 99 overlapping by one row (7), then one look from the newest
-    # instant for what the caller edited while the pages read ahead
-    assert fake.count("GET", "/contacts/search") <= 8
+    # 610 rows in pages of 99 overlapping by one row: 98 more each (DeskApi.read_page)
+    assert desk.read_page == 98
+    assert fake.count("GET", "/contacts/search") == 7
+
+
+@pytest.mark.parametrize(("records", "searches"), [(98, 1), (99, 2), (196, 2), (197, 3)])
+def test_a_window_of_n_times_read_page_records_takes_n_searches(
+        zoho: ZohoBackend, fake: FakeZoho, records: int, searches: int) -> None:
+    """What the catch-up counts on (SideApi.read_back): a window of up to n * 98 records,
+    here sharing one instant as a sync's writes in one second do, ends in n searches."""
+    rows = contacts(records, T1, 0)
+    fake.routes[("GET", "/api/v1/contacts/search$")] = search(rows)
+    desk = zoho.desk(fake.sandbox.all_portals()[0].id)
+    ids = [r.id for r in desk.list_records("contacts", "2026-05-01T09:00:00Z")]
+    assert sorted(ids) == sorted(r["id"] for r in rows) and len(ids) == len(set(ids))
+    assert fake.count("GET", "/contacts/search") == searches
 
 
 def test_an_instant_answered_in_a_changing_order_is_an_error_not_a_loop(

@@ -57,7 +57,7 @@ def desk_time(text: str | None) -> str:
 
 
 class ZohoDesk(DeskApi):
-    read_page = min(LIMITS.values())
+    read_page = min(LIMITS.values()) - 1  # each search re-reads the last row before it
 
     def __init__(self, http: ZohoHttp, portal_id: str, settings: ZohoSettings) -> None:
         super().__init__(portal_id)

@@ -7,6 +7,12 @@ the rows shifted, so the window restarts at the newest instant read, skipping th
 already yielded at it; so it does when `from` would pass Desk's cap of 4999 (desk-api.md
 §4.4). Records sharing an instant (Desk's times have milliseconds, "2016-06-21T13:16:14.000Z"
 in desk-api.md §10, but writes can share one) are read once, never once per page boundary.
+
+The pages after the first are read ahead, so a window ends with its last page: a record
+edited after the pages were read (by the caller or anyone) is not read again, but Desk
+stamps the edit when it commits it, after the listing began, so a listing from the
+listing's start reads it (base.py's contract). A window of n * (limit - 1) records or fewer
+takes n searches (`DeskApi.read_page` counts on it).
 """
 
 from __future__ import annotations
@@ -40,12 +46,10 @@ def windowed(kind: str, key: datetime, search: Search, limit: int,
     while True:
         anchor: tuple[str, datetime] | None = None
         capped = fresh = False
-        pages = 0
         for rows in _pages_from(key, search, limit, concurrency):
             if rows is None:
                 capped = True
                 break
-            pages += 1
             if anchor is not None:
                 if not rows or (rows[0][1].id, rows[0][0]) != anchor:
                     break  # shifted: restart at the newest instant
@@ -61,12 +65,7 @@ def windowed(kind: str, key: datetime, search: Search, limit: int,
             if rows:
                 anchor = (rows[-1][1].id, rows[-1][0])
         else:
-            # the window ended; pages read ahead were read before the caller saw them, so
-            # what it edited meanwhile is read from the newest instant on
-            if pages == 1 or not fresh:
-                return
-            key = newest
-            continue
+            return  # the window ended, every page in place
         if capped and newest == key:
             raise BackendError(f"more than {MAX_FROM + 1} Desk {kind} were modified at "
                                f"{desk_range(key)}; Desk's search cannot page past them")
