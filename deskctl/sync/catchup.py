@@ -14,10 +14,11 @@ clock), each side the run wrote to is read in two steps:
    the run's own write left it: the modified time the write answered, kept on the pair).
    A module written before the second in which the first read began (say, the Accounts
    before the Contacts) needs no more: that read is its tail read (2.). Otherwise, when
-   fewer records than one page of the side's reads (``SideApi.page``) were modified at or
-   after ``min(our clock when the first read began, N's second)``, the next read starts
-   there: it reads them back in the one page it reads anyway, and this side needs neither
-   the wait nor the tail read.
+   no more records than the run after a sync may read back (``SideApi.read_back``: what
+   its reads of a module's side take in the requests issue 11 allows them) were modified
+   at or after ``min(our clock when the first read began, N's second)``, the next read
+   starts there and reads them back within that budget, and this side needs neither the
+   wait nor the tail read.
 2. **The tail read**, for the other sides, once the clock has left the second of their
    modules' ``written`` (the wait overlaps the first reads), from the whole second of N.
    It must hold echoes only, too; then the next read starts at ``min(our clock when the
@@ -162,7 +163,7 @@ class CatchUp:
             second = newest.replace(microsecond=0)
             if begun > clock.parse_time(checks[i].written):  # the first read is a tail read
                 starts[(i, side)] = min(begun, second + timedelta(seconds=1))
-            elif first[(i, side)].since(min(begun, second)) < sides[i][side].page:
+            elif first[(i, side)].since(min(begun, second)) <= sides[i][side].read_back:
                 starts[(i, side)] = min(begun, second)
         tails = {key: newest for key, newest in known.items() if key not in starts}
         if tails:

@@ -13,6 +13,9 @@ from deskctl.models.records import Record, Tombstone, WriteResult
 from deskctl.models.sync import CRM, DESK, Side
 
 WriteKind = Literal["create", "update", "delete"]
+#: data reads of a module's side the run right after a sync may make (issue 11: "at most 2
+#: data reads per module and side plus the deleted-records feeds")
+READS_AFTER = 2
 #: the error of a write not attempted because the API limit was reached: nothing to record
 LIMITED = "the API limit was reached before this write"
 
@@ -31,9 +34,10 @@ class SideApi:
         self._pool: ThreadPoolExecutor | None = None  # the write stream's calls (send)
 
     @property
-    def page(self) -> int:
-        """Records one call of ``changes`` answers at most."""
-        return int(self.api.read_page)
+    def read_back(self) -> int:
+        """Records a read of ``changes`` takes in READS_AFTER requests: the most the next
+        run may read back of what this one wrote."""
+        return READS_AFTER * int(self.api.read_page)
 
     @property
     def batch(self) -> int:

@@ -37,14 +37,14 @@ def at(seconds: int) -> str:
 class ScriptedSide:
     """A CRM module's listing as Zoho's keyset pages give it: records modified at or after
     ``since``, by (time, id); ``after_first`` runs once the first listing ends. ``page``:
-    records per page (SideApi.page); 1 makes the two records of the last second need the
-    tail read."""
+    the records the next run may read back (SideApi.read_back); 1 makes the two records of
+    the last second need the tail read."""
 
     def __init__(self, records: dict[str, Record], after_first: Callable[[], None],
                  page: int = 1) -> None:
         self.records = records
         self.after_first = after_first
-        self.page = page
+        self.read_back = page
         self.listings: list[str | None] = []
 
     def changes(self, since: str | None) -> Iterator[Record]:
@@ -108,14 +108,15 @@ def test_the_tail_read_starts_at_the_newest_known_time_not_at_an_echo(
 
 @pytest.mark.parametrize("concurrent", [False, True])
 @pytest.mark.parametrize("edited", [False, True])
-def test_fewer_records_than_a_page_in_the_known_second_need_no_tail_read(
+def test_records_the_next_run_reads_back_in_the_known_second_need_no_tail_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: bool,
         concurrent: bool) -> None:
-    """Two records at or after the known second, pages of 100: the next read starts at that
-    second (and reads them back in its one page), so the catch-up neither waits nor reads
-    again; the edit made after the first read, stamped in that second, is read next."""
+    """Two records at or after the known second, as many as the next run may read back:
+    the next read starts at that second (and reads them back), so the catch-up neither
+    waits nor reads again; the edit made after the first read, stamped in that second, is
+    read next."""
     monkeypatch.setenv("DESKCTL_NOW", at(0))  # our clock still in the last write's second
-    side, cursor = catch_up(tmp_path, edited, concurrent, page=100, written=at(0))
+    side, cursor = catch_up(tmp_path, edited, concurrent, page=2, written=at(0))
     assert side.listings == [clock.iso(X - timedelta(seconds=6))]
     assert cursor == clock.iso(X + OVERLAP)  # the next read starts at X, the edit's second
 
