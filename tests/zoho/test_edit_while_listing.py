@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deskctl.backends.local import LocalBackend
 from deskctl.backends.local.server import Faults
 from deskctl.config import load_config
@@ -22,15 +24,21 @@ CONTACTS = 400  # five searches: the four after the first are read ahead at once
 PHONE = "+1 555 0177"
 
 
+@pytest.mark.parametrize("to_desk", [
+    0,  # the run writes only to the CRM: the Desk cursor is its read's start
+    1,  # it creates a contact in Desk too: the catch-up's first read finds the edit
+])
 def test_an_edit_made_after_the_listing_read_ahead_reaches_the_crm_next_run(
-        tmp_path: Path, zoho_credentials: CredentialStore) -> None:
+        tmp_path: Path, zoho_credentials: CredentialStore, to_desk: int) -> None:
     for url, sandbox in served(tmp_path, Faults()):
-        _edit_while_listing(url, sandbox, tmp_path, zoho_credentials)
+        _edit_while_listing(url, sandbox, tmp_path, zoho_credentials, to_desk)
 
 
 def _edit_while_listing(url: str, sandbox: LocalBackend, tmp_path: Path,
-                        zoho_credentials: CredentialStore) -> None:
+                        zoho_credentials: CredentialStore, to_desk: int) -> None:
     portal_id = next(p.id for p in sandbox.all_portals() if p.name == "acme-support")
+    sandbox.crm.create_records("Contacts", [
+        {"Last_Name": f"Crm {i}", "Email": f"c{i}@x.example"} for i in range(to_desk)])
     desk = sandbox.desk(portal_id)
     for i in range(CONTACTS):
         desk.create_record("contacts", {"lastName": f"Desk {i}",
@@ -50,7 +58,9 @@ def _edit_while_listing(url: str, sandbox: LocalBackend, tmp_path: Path,
     first = SyncService(EditingBackend(backend, editing), state, load_config()).run(
         RunOptions(), 0)
     assert first["errors"] == 0 and editing.edited
-    assert first["modules"]["Contacts"]["counts"].get("create->crm") == CONTACTS
+    counts = first["modules"]["Contacts"]["counts"]
+    assert counts.get("create->crm") == CONTACTS
+    assert counts.get("create->desk", 0) == to_desk
     target = editing.yielded[0]
     # the path under test: the listing had read its last page before the edit
     assert [r.id for r in editing.yielded].count(target.id) == 1
