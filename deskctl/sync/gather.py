@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deskctl import clock
-from deskctl.models.records import Record
+from deskctl.models.records import Record, known_instant
 from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side, other
 from deskctl.state.sync import SyncStore
 from deskctl.sync.mapping import MATCH_FIELD, ModuleMapping, fingerprint
@@ -69,11 +69,8 @@ def _since(intent: dict[str, Any]) -> datetime:
 def _created_since(record: Record, since: datetime, unknown: bool = False) -> bool:
     """Compared as instants (Zoho CRM answers with offsets, Desk with Z); ``unknown``: the
     answer when the record has no readable creation time."""
-    try:
-        return clock.parse_time(record.created_time) >= since if record.created_time \
-            else unknown
-    except Exception:
-        return unknown
+    created = known_instant(record.created_time)
+    return unknown if created is None else created >= since
 
 
 class Gatherer:

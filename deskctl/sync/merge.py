@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deskctl import clock
+from deskctl.models.records import known_instant
 from deskctl.models.sync import CRM, DESK, SIDES, ConflictPolicy, Mode, OnDelete, Side
 
 
@@ -49,11 +49,9 @@ def winner(policy: Policy, crm_modified: str, desk_modified: str) -> Side | None
     if policy.conflict == "desk-wins":
         return DESK
     if policy.conflict == "newest":
-        try:
-            desk_newer = clock.parse_time(desk_modified) > clock.parse_time(crm_modified)
-        except Exception:  # an unreadable time cannot claim to be newer
-            desk_newer = False
-        return DESK if desk_newer else CRM
+        desk, crm = known_instant(desk_modified), known_instant(crm_modified)
+        # an unreadable time cannot claim to be newer
+        return DESK if desk is not None and crm is not None and desk > crm else CRM
     return None
 
 
