@@ -194,12 +194,13 @@ class SqliteFile:
         if not self._writable:
             self._open(write=True)
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
+        try:  # from BEGIN on: a signal right after it must still roll back
+            self._depth = 1
+            conn.execute("BEGIN IMMEDIATE")
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         else:
             conn.execute("COMMIT")

@@ -160,20 +160,24 @@ class SyncService:
             report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
             report["api_calls"]["setup"] = setup
             return report
-        run_id = sync.start_run()
-        engine = SyncRun(self.backend.crm, desk, sync, mappings, policy, options,
-                         Alive(sync, run_id, progress or Progress()), meter)
         try:
+            run_id = sync.start_run()
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP once its row was written, maybe:
+            sync.close_interrupted_runs()  # we hold the lock, so a run left running is this one
+            raise
+        try:
+            engine = SyncRun(self.backend.crm, desk, sync, mappings, policy, options,
+                             Alive(sync, run_id, progress or Progress()), meter)
             report = {"mode": policy.mode, **engine.execute(), "warnings": warnings}
             report["api_calls"]["setup"] = setup
+        except KeyboardInterrupt as exc:
+            sync.finish_run(run_id, "interrupted", {"reason": str(exc) or "SIGINT"})
+            raise
         except AbortedRun as exc:
             sync.finish_run(run_id, "aborted", {"reason": exc.message})
             raise
         except ApiLimitReached as exc:  # progress kept: the next run resumes
             sync.finish_run(run_id, "api-limit", {"reason": exc.message})
-            raise
-        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
-            sync.finish_run(run_id, "interrupted", {"reason": str(exc) or "SIGINT"})
             raise
         except Exception as exc:
             sync.finish_run(run_id, "failed", {"reason": str(exc)})
