@@ -25,6 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import timedelta
 from typing import Any
 
 from deskctl.backends.meter import CallMeter
@@ -43,6 +44,9 @@ class CrmApi(ABC):
     #: records each request of a `list_records` listing adds: a listing of n * read_page
     #: records or fewer takes n requests (the zoho backend's COQL pages of 200)
     read_page = 200
+    #: the resolution of modified times: Zoho stamps whole seconds (crm-api.md §2,
+    #: Modified_Time "2026-11-28T10:00:00+05:30"); the sync's catch-up works in these steps
+    time_step = timedelta(seconds=1)
     #: counts this facet's API requests where they are sent (HTTP backends); None: each
     #: method call is one call, counted by the caller
     meter: CallMeter | None = None
@@ -120,6 +124,9 @@ class DeskApi(ABC):
     #: as CrmApi.read_page (the zoho backend's searches of 99, each from the last row of
     #: the one before)
     read_page = 98
+    #: as CrmApi.time_step: Desk writes milliseconds, .000 in each of Zoho's examples
+    #: (desk-api.md, Timestamps: "2016-06-21T13:16:14.000Z")
+    time_step = timedelta(seconds=1)
 
     @property
     def write_batch(self) -> int:

@@ -87,7 +87,7 @@ class SignalService:
                 record_id: str | None = None) -> list[dict[str, Any]]:
         """Signals of enabled kinds, oldest first."""
         enabled = {k for k in SIGNAL_KINDS if self.tickets.current.signals.get(k, True)}
-        since_iso = clock.iso(clock.parse_time(since)) if since else None
+        since_iso = clock.iso_second(clock.parse_time(since)) if since else None
         people = self._people()
         contacts = self.tickets.contacts
         now = clock.now_iso()

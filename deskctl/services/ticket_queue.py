@@ -38,7 +38,7 @@ def parse_due(text: str) -> str:
     with suppress(ValueError):
         return f"{date.fromisoformat(text).isoformat()}T23:59:59Z"
     try:
-        return clock.iso(clock.parse_time(text))
+        return clock.iso_second(clock.parse_time(text))
     except Exception:
         raise ValidationError(f"invalid due date {text!r} (YYYY-MM-DD or ISO 8601)") from None
 

@@ -60,7 +60,8 @@ class RunLock:
                     raise LockHeld(held_message(self.holder(), str(self.path))) from None
                 time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         info = {"host": socket.gethostname(), "pid": os.getpid(),
-                "started_at": clock.iso(datetime.now(timezone.utc)), "operation": self.operation}
+                "started_at": clock.iso_second(datetime.now(timezone.utc)),
+                "operation": self.operation}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd

@@ -79,7 +79,7 @@ class PgRunLock:
                     "started_at = excluded.started_at, operation = excluded.operation, "
                     "backend_pid = excluded.backend_pid",
                     (socket.gethostname(), os.getpid(),
-                     clock.iso(datetime.now(timezone.utc)), self.operation))
+                     clock.iso_second(datetime.now(timezone.utc)), self.operation))
         except BaseException:
             conn.close()
             raise

@@ -258,7 +258,7 @@ class SyncRun:
                                                        for kind in ("create", "update"))]
                 if wrote:
                     checks.append(Check(module, {side: snap.records[side] for side in wrote},
-                                        dict(snap.cursors), clock.now_iso()))
+                                        dict(snap.cursors), clock.fine_now_iso()))
                 del snap
             if checks:
                 CatchUp(self.sync, self.sides, self._canonical, self._back,

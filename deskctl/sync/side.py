@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, Literal
 
 from deskctl.errors import ApiLimitReached, DeskctlError, NotFound, ValidationError
@@ -38,6 +39,14 @@ class SideApi:
         """Records a read of ``changes`` takes in READS_AFTER requests: the most the next
         run may read back of what this one wrote."""
         return READS_AFTER * int(self.api.read_page)
+
+    @property
+    def time_step(self) -> timedelta:
+        """The resolution of the side's modified times (Zoho: 1 s; the local sandbox's
+        in-process facets: 1 µs): the catch-up's unit (deskctl/sync/catchup.py)."""
+        step = self.api.time_step
+        assert isinstance(step, timedelta)
+        return step
 
     @property
     def batch(self) -> int:

@@ -40,6 +40,8 @@ class ScriptedSide:
     the records the next run may read back (SideApi.read_back); 1 makes the two records of
     the last second need the tail read."""
 
+    time_step = timedelta(seconds=1)  # Zoho's whole seconds
+
     def __init__(self, records: dict[str, Record], after_first: Callable[[], None],
                  page: int = 1) -> None:
         self.records = records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,16 @@ class LocalBackend(Backend):
 
     def __init__(self, path: Path, acting_email: str | None = None) -> None:
         self.db = SandboxDb(Path(path))
+        self.fine = True  # the facets' times: fine (LocalCrm) or Zoho's whole seconds
         self._crm = LocalCrm(self.db, acting_email)
+
+    def whole_seconds(self) -> LocalBackend:
+        """This sandbox (the same file and connection) with Zoho's whole-second times: what
+        the emulator serves (docs/reads.md)."""
+        view = copy.copy(self)
+        view.fine = False
+        view._crm = LocalCrm(self.db, self._crm.acting_email, fine=False)
+        return view
 
     @property
     def crm(self) -> LocalCrm:
@@ -104,7 +114,7 @@ class LocalBackend(Backend):
                  "body": r["body"]} for r in rows]
 
     def desk(self, portal_id: str) -> LocalDesk:
-        return LocalDesk(self.db, portal_id)
+        return LocalDesk(self.db, portal_id, self.fine)
 
     def close(self) -> None:
         self.db.close()

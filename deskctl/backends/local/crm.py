@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from deskctl.backends.base import CrmApi
-from deskctl.backends.local.db import CRM_SCOPE, SandboxDb
+from deskctl.backends.local.db import CRM_SCOPE, MICROSECOND, SandboxDb
 from deskctl.backends.local.metadata import CRM_MODULES
 from deskctl.errors import NotFound, ValidationError
 from deskctl.models.people import CrmUser
@@ -18,9 +19,14 @@ def empty_sandbox() -> NotFound:
 
 
 class LocalCrm(CrmApi):
-    def __init__(self, db: SandboxDb, acting_email: str | None) -> None:
+    """``fine``: records carry the sandbox's fine modified times (1 µs steps) and are
+    listed by them; else whole seconds, as Zoho's (the emulator's view)."""
+
+    def __init__(self, db: SandboxDb, acting_email: str | None, fine: bool = True) -> None:
         self.db = db
         self.acting_email = acting_email
+        self.fine = fine
+        self.time_step: timedelta = MICROSECOND if fine else CrmApi.time_step
 
     def users(self) -> list[CrmUser]:
         rows = self.db.conn.execute("SELECT * FROM crm_users ORDER BY rowid").fetchall()
@@ -50,20 +56,20 @@ class LocalCrm(CrmApi):
 
     def list_records(self, module: str, modified_since: str | None = None,
                      fields: list[str] | None = None) -> Iterator[Record]:
-        return self.db.records(CRM_SCOPE, self._kind(module), modified_since)
+        return self.db.records(CRM_SCOPE, self._kind(module), modified_since, fine=self.fine)
 
     def get_record(self, module: str, record_id: str) -> Record:
         kind = self._kind(module)
-        record = self.db.record(CRM_SCOPE, kind, record_id)
+        record = self.db.record(CRM_SCOPE, kind, record_id, self.fine)
         if record is None:
             raise NotFound(f"no {kind} record with id {record_id}")
         return record
 
     def get_many(self, module: str, ids: list[str]) -> list[Record]:
-        return self.db.many(CRM_SCOPE, self._kind(module), ids)
+        return self.db.many(CRM_SCOPE, self._kind(module), ids, self.fine)
 
     def find_records(self, module: str, field: str, values: list[str]) -> list[Record]:
-        return self.db.find(CRM_SCOPE, self._kind(module), field, values)
+        return self.db.find(CRM_SCOPE, self._kind(module), field, values, self.fine)
 
     def _problems(self, meta: ModuleMeta, data: dict[str, Any],
                   partial: bool) -> list[tuple[str, str]]:
@@ -85,7 +91,8 @@ class LocalCrm(CrmApi):
                 clean = {k: v for k, v in data.items() if v is not None}
                 results.append(self._result(
                     self._problems(meta, clean, partial=False),
-                    lambda clean=clean: self.db.insert(CRM_SCOPE, meta.api_name, clean)))
+                    lambda clean=clean: self.db.insert(CRM_SCOPE, meta.api_name, clean,
+                                                      fine=self.fine)))
         return results
 
     def update_records(self, module: str,
@@ -103,7 +110,8 @@ class LocalCrm(CrmApi):
                 merged = {k: v for k, v in {**record.data, **changes}.items() if v is not None}
                 results.append(self._result(
                     self._problems(meta, changes, partial=True),
-                    lambda r=record, m=merged: self.db.replace(CRM_SCOPE, meta.api_name, r, m)))
+                    lambda r=record, m=merged: self.db.replace(CRM_SCOPE, meta.api_name, r, m,
+                                                               self.fine)))
         return results
 
     def delete_records(self, module: str, ids: list[str]) -> list[WriteResult]:

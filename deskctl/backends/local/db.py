@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from deskctl import clock
@@ -63,7 +66,43 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX records_keyset ON records (scope, kind, modified_time, CAST(id AS INTEGER));
     """,
+    # the fine modified time (epoch microseconds) the in-process facets read by; its floor
+    # is modified_time, the second the emulator serves as Zoho's
+    """
+    ALTER TABLE records ADD COLUMN modified_us INTEGER NOT NULL DEFAULT 0;
+    UPDATE records SET modified_us = CAST(strftime('%s', modified_time) AS INTEGER) * 1000000;
+    CREATE INDEX records_fine ON records (scope, kind, modified_us, seq);
+    """,
 )
+MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(value: datetime) -> int:
+    """``value`` as epoch microseconds (exact: no float)."""
+    return (value - clock.EPOCH) // MICROSECOND
+
+
+def fine_time(second: str, us: int) -> str:
+    """The fine modified time as clock.iso writes it: ``second`` (the whole-second column,
+    ``...:SSZ``) with the microseconds of ``us``, when there are any."""
+    fraction = us % 1_000_000
+    return f"{second[:-1]}.{fraction:06d}Z" if fraction else second
+
+
+class Stamp:
+    """One write's time: the fine instant, its epoch microseconds and its second."""
+
+    __slots__ = ("fine", "second", "us")
+
+    def __init__(self) -> None:
+        now = clock.fine_now()
+        self.us = micros(now)
+        self.second = clock.iso_second(now)
+        self.fine = fine_time(self.second, self.us)
+
+    def shown(self, fine: bool) -> str:
+        return self.fine if fine else self.second
+
 
 def _move_seq(conn: sqlite3.Connection, count: int) -> int:
     """Move the write counter by ``count`` (inside the caller's transaction); its new value."""
@@ -84,6 +123,33 @@ class SandboxDb(SqliteFile):
     migrations = MIGRATIONS
     label = "sandbox file"
     recovery = "'deskctl sandbox reset --yes' starts a new sandbox"
+    _stamped: int | None = None  # the newest stamp of the open write transaction
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """As SqliteFile's; a write transaction commits only once the clock has left the
+        microsecond of its last stamp. Stamps are taken under the write lock (BEGIN
+        IMMEDIATE), so every write committed later is stamped later, strictly: what the
+        sync's catch-up relies on at the local backend's 1 µs time step."""
+        if self._depth:
+            with super().transaction() as conn:
+                yield conn
+            return
+        self._stamped = None
+        try:
+            with super().transaction() as conn:
+                yield conn
+                if self._stamped is not None and not clock.frozen():
+                    while micros(clock.fine_now()) <= self._stamped:
+                        time.sleep(0)
+        finally:
+            self._stamped = None
+
+    def stamp(self) -> Stamp:
+        """The time of a write made in the open transaction."""
+        stamp = Stamp()
+        self._stamped = stamp.us
+        return stamp
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -107,27 +173,37 @@ class SandboxDb(SqliteFile):
     # generic records: scope is "crm" or a portal id; kind is a module or Desk collection
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> Record:
+    def _record(row: sqlite3.Row, fine: bool = False) -> Record:
+        """The row as a Record: its modified time fine (the in-process facets) or whole
+        seconds (the emulator, as Zoho)."""
+        second = row["modified_time"]
         return Record(row["id"], json.loads(row["data"]), row["created_time"],
-                      row["modified_time"])
+                      fine_time(second, row["modified_us"]) if fine else second)
 
     def records(self, scope: str, kind: str, modified_since: str | None = None,
-                page: int = 500) -> Iterator[Record]:
-        """Oldest modification first, in keyset pages on (modified_time, seq): each page
+                page: int = 500, fine: bool = False) -> Iterator[Record]:
+        """Oldest modification first, in keyset pages on (modified time, seq): each page
         starts after the last row of the one before, so a record written while the caller
         is between pages moves to the end (and is read again there) without shifting any
-        other record past a page boundary, as offsets would."""
-        key: tuple[str, int] = (modified_since or "", -1)
+        other record past a page boundary, as offsets would. ``fine``: by the fine
+        time, ``modified_since`` taken to the microsecond; else by its second."""
+        column = "modified_us" if fine else "modified_time"
+        start: int | str
+        if fine:
+            start = micros(clock.parse_time(modified_since)) if modified_since else -2 ** 62
+        else:
+            start = modified_since or ""
+        key: tuple[int | str, int] = (start, -1)
         while True:
             rows = self.conn.execute(
-                "SELECT * FROM records WHERE scope = ? AND kind = ? AND (modified_time > ? "
-                "OR (modified_time = ? AND seq > ?)) ORDER BY modified_time, seq LIMIT ?",
+                f"SELECT * FROM records WHERE scope = ? AND kind = ? AND ({column} > ? "
+                f"OR ({column} = ? AND seq > ?)) ORDER BY {column}, seq LIMIT ?",
                 (scope, kind, key[0], key[0], key[1], page)).fetchall()
             for row in rows:
-                yield self._record(row)
+                yield self._record(row, fine)
             if len(rows) < page:
                 return
-            key = (rows[-1]["modified_time"], rows[-1]["seq"])
+            key = (rows[-1][column], rows[-1]["seq"])
 
     def by_id(self, scope: str, kind: str, since: str | None = None, after: int | None = None,
               page: int = 500) -> Iterator[Record]:
@@ -170,17 +246,18 @@ class SandboxDb(SqliteFile):
                                  (*args, limit, offset)).fetchall()
         return int(count), [self._record(r) for r in rows]
 
-    def record(self, scope: str, kind: str, record_id: str) -> Record | None:
+    def record(self, scope: str, kind: str, record_id: str, fine: bool = False
+               ) -> Record | None:
         row = self.conn.execute("SELECT * FROM records WHERE scope = ? AND kind = ? AND id = ?",
                                 (scope, kind, record_id)).fetchone()
-        return self._record(row) if row else None
+        return self._record(row, fine) if row else None
 
     def exists(self, scope: str, kind: str, record_id: str) -> bool:
         """Whether the record is there (a lookup's check: its data is not read)."""
         return self.conn.execute("SELECT 1 FROM records WHERE scope = ? AND kind = ? AND id = ?",
                                  (scope, kind, record_id)).fetchone() is not None
 
-    def many(self, scope: str, kind: str, ids: list[str]) -> list[Record]:
+    def many(self, scope: str, kind: str, ids: list[str], fine: bool = False) -> list[Record]:
         """The records of ``ids`` that exist, in no particular order."""
         found: list[Record] = []
         wanted = sorted(set(ids))
@@ -189,10 +266,11 @@ class SandboxDb(SqliteFile):
             rows = self.conn.execute(
                 f"SELECT * FROM records WHERE scope = ? AND kind = ? AND id IN "
                 f"({','.join('?' * len(chunk))})", [scope, kind, *chunk])
-            found += [self._record(r) for r in rows]
+            found += [self._record(r, fine) for r in rows]
         return found
 
-    def find(self, scope: str, kind: str, field: str, values: list[str]) -> list[Record]:
+    def find(self, scope: str, kind: str, field: str, values: list[str], fine: bool = False
+             ) -> list[Record]:
         """Records whose JSON ``field`` equals one of ``values`` ignoring case."""
         found: list[Record] = []
         wanted = sorted({v.lower() for v in values})
@@ -203,30 +281,34 @@ class SandboxDb(SqliteFile):
                 f"SELECT * FROM records WHERE scope = ? AND kind = ? AND "
                 f"lower(json_extract(data, ?)) IN ({marks}) ORDER BY seq",
                 [scope, kind, f"$.{field}", *chunk])
-            found += [self._record(r) for r in rows]
+            found += [self._record(r, fine) for r in rows]
         return found
 
     def insert(self, scope: str, kind: str, data: dict[str, Any], record_id: str | None = None,
-               ) -> Record:
+               fine: bool = False) -> Record:
         with self.transaction() as conn:
-            now = clock.now_iso()
+            now = self.stamp()
             if record_id:
                 rid, seq = record_id, _move_seq(conn, 1)
             else:  # one move of the counter for both: the id, then the row's order
                 seq = _move_seq(conn, 2)
                 rid = self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk", seq - 1)
-            conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (scope, kind, rid, json.dumps(data), now, now, seq))
-        return Record(rid, data, now, now)
+            conn.execute("INSERT INTO records (scope, kind, id, data, created_time, "
+                         "modified_time, seq, modified_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (scope, kind, rid, json.dumps(data), now.second, now.second, seq,
+                          now.us))
+        return Record(rid, data, now.second, now.shown(fine))
 
-    def replace(self, scope: str, kind: str, record: Record, data: dict[str, Any]) -> Record:
+    def replace(self, scope: str, kind: str, record: Record, data: dict[str, Any],
+                fine: bool = False) -> Record:
         """Store new field values; the modified time moves on every write, like Zoho's."""
         with self.transaction() as conn:
-            now = clock.now_iso()
-            conn.execute("UPDATE records SET data = ?, modified_time = ?, seq = ? "
-                         "WHERE scope = ? AND kind = ? AND id = ?",
-                         (json.dumps(data), now, _move_seq(conn, 1), scope, kind, record.id))
-        return Record(record.id, data, record.created_time, now)
+            now = self.stamp()
+            conn.execute("UPDATE records SET data = ?, modified_time = ?, modified_us = ?, "
+                         "seq = ? WHERE scope = ? AND kind = ? AND id = ?",
+                         (json.dumps(data), now.second, now.us, _move_seq(conn, 1), scope,
+                          kind, record.id))
+        return Record(record.id, data, record.created_time, now.shown(fine))
 
     def remove(self, scope: str, kind: str, record_id: str) -> None:
         with self.transaction() as conn:
@@ -238,7 +320,7 @@ class SandboxDb(SqliteFile):
     def tombstones(self, scope: str, kind: str, since: str | None) -> list[tuple[str, str]]:
         sql = "SELECT id, deleted_time FROM tombstones WHERE scope = ? AND kind = ?"
         args: list[Any] = [scope, kind]
-        if since:
+        if since:  # deletions keep whole seconds: from the second of a finer cursor
             sql += " AND deleted_time >= ?"
-            args.append(since)
+            args.append(clock.iso_second(clock.parse_time(since)))
         return [(r[0], r[1]) for r in self.conn.execute(sql + " ORDER BY deleted_time, seq", args)]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
 from deskctl import clock
 from deskctl.backends.base import DESK_KINDS, DeskApi
 from deskctl.backends.desk_fields import DESK_KINDS_META
-from deskctl.backends.local.db import SandboxDb
+from deskctl.backends.local.db import MICROSECOND, SandboxDb
 from deskctl.errors import NotFound, RuleViolation, ValidationError
 from deskctl.models.people import ROLES, Agent
 from deskctl.models.records import ModuleMeta, Record, Tombstone, ensure_valid
@@ -31,9 +32,12 @@ class LocalDesk(DeskApi):
     #: calls but the CRM's 100 per call; fewer batches, fewer state transactions
     write_batch = 100
 
-    def __init__(self, db: SandboxDb, portal_id: str) -> None:
+    def __init__(self, db: SandboxDb, portal_id: str, fine: bool = True) -> None:
+        """``fine``: as LocalCrm's."""
         super().__init__(portal_id)
         self.db = db
+        self.fine = fine
+        self.time_step: timedelta = MICROSECOND if fine else DeskApi.time_step
         if not db.conn.execute("SELECT 1 FROM portals WHERE id = ?", (portal_id,)).fetchone():
             raise NotFound(f"no Desk portal with id {portal_id}")
 
@@ -128,7 +132,7 @@ class LocalDesk(DeskApi):
 
     def list_records(self, kind: str, modified_since: str | None = None) -> Iterator[Record]:
         self.fields(kind)
-        return self.db.records(self.portal_id, kind, modified_since)
+        return self.db.records(self.portal_id, kind, modified_since, fine=self.fine)
 
     def write_session(self) -> AbstractContextManager[Any]:
         """One sandbox transaction for a batch: a commit per batch, not per record."""
@@ -136,18 +140,18 @@ class LocalDesk(DeskApi):
 
     def get_record(self, kind: str, record_id: str) -> Record:
         self.fields(kind)
-        record = self.db.record(self.portal_id, kind, record_id)
+        record = self.db.record(self.portal_id, kind, record_id, self.fine)
         if record is None:
             raise NotFound(f"no Desk {kind[:-1]} with id {record_id}")
         return record
 
     def get_many(self, kind: str, ids: list[str]) -> list[Record]:
         self.fields(kind)
-        return self.db.many(self.portal_id, kind, ids)
+        return self.db.many(self.portal_id, kind, ids, self.fine)
 
     def find_records(self, kind: str, field: str, values: list[str]) -> list[Record]:
         self.fields(kind)
-        return self.db.find(self.portal_id, kind, field, values)
+        return self.db.find(self.portal_id, kind, field, values, self.fine)
 
     def _lookup_exists(self, target: str, value: str) -> bool:
         if target == "departments":
@@ -170,7 +174,7 @@ class LocalDesk(DeskApi):
                          "channel": "Web", **clean}
                 if clean["status"] == "Closed":
                     clean["closedTime"] = clock.now_iso()
-            record = self.db.insert(self.portal_id, kind, clean)
+            record = self.db.insert(self.portal_id, kind, clean, fine=self.fine)
             if kind == "tickets":
                 self._history(record.id, "created", {f: [None, clean[f]] for f in HISTORY_FIELDS
                                                      if clean.get(f) is not None})
@@ -190,7 +194,7 @@ class LocalDesk(DeskApi):
                            if record.data.get(f) != merged.get(f)}
                 if changes:
                     self._history(record_id, "updated", changes)
-            return self.db.replace(self.portal_id, kind, record, merged)
+            return self.db.replace(self.portal_id, kind, record, merged, self.fine)
 
     def delete_record(self, kind: str, record_id: str) -> None:
         self.get_record(kind, record_id)

@@ -29,7 +29,7 @@ class Emulator(CrmRoutes, DeskRoutes):
     """Thread-safe: one lock around the sandbox (it has one SQLite connection)."""
 
     def __init__(self, backend: LocalBackend, deal_field: str = DEAL_LINK_FIELD) -> None:
-        self.backend = backend
+        self.backend = backend.whole_seconds()  # Zoho's times, whatever the caller reads
         self.tokens: set[str] = set()
         self.deal_field = deal_field
         self.lock = threading.Lock()

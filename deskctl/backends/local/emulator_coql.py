@@ -218,11 +218,11 @@ def _scan(low: Key | None, by_id: bool, page: int) -> Scan:
     time, first = low
     second = time.replace(microsecond=0)
     if not by_id or time != second or first == float("-inf"):
-        return Scan(clock.iso(second), by_id, None, page)
+        return Scan(clock.iso_second(second), by_id, None, page)
     if first == float("inf") or first > ID_MAX:
-        return Scan(clock.iso(second + timedelta(seconds=1)), by_id, None, page)
+        return Scan(clock.iso_second(second + timedelta(seconds=1)), by_id, None, page)
     after = int(first) - 1
-    return Scan(clock.iso(second), by_id, after if after >= ID_MIN else None, page)
+    return Scan(clock.iso_second(second), by_id, after if after >= ID_MIN else None, page)
 
 
 def _order(text: str | None, known: set[str]) -> list[tuple[str, bool]]:

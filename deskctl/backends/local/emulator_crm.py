@@ -123,7 +123,7 @@ class CrmRoutes:
                                "info": {"per_page": len(found), "count": len(found),
                                         "more_records": False}})
         if len(parts) == 1 and method == "GET":
-            since_iso = clock.iso(clock.parse_time(since)) if since else None
+            since_iso = clock.iso_second(clock.parse_time(since)) if since else None
             rows = [self._crm_record(module, r) for r in crm.list_records(module, since_iso)]
             if query.get("sort_order") == "desc":
                 rows.reverse()
@@ -138,7 +138,7 @@ class CrmRoutes:
             chunk, info = self._page([self._crm_record(module, r) for r in found], query)
             return Reply(200, {"data": chunk, "info": info})
         if parts[1:] == ["deleted"]:
-            since_iso = clock.iso(clock.parse_time(since)) if since else None
+            since_iso = clock.iso_second(clock.parse_time(since)) if since else None
             return Reply(*reads.crm_deleted(crm.deleted_records(module, since_iso), query))
         if len(parts) == 2 and method == "GET":
             record = self.backend.db.record(CRM_SCOPE, module, parts[1])

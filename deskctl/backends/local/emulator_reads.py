@@ -91,7 +91,7 @@ def desk_window(query: dict[str, str],
     # the sandbox keeps whole seconds: an instant is in [low, high] when its second is
     # in [low rounded up, high rounded down]
     first = low.replace(microsecond=0) + timedelta(seconds=1 if low.microsecond else 0)
-    count, chunk = window(clock.iso(first), clock.iso(high.replace(microsecond=0)), start,
+    count, chunk = window(clock.iso_second(first), clock.iso_second(high), start,
                           limit)
     if not chunk:
         return 204, None
@@ -105,7 +105,7 @@ def recycle_bin(stones: dict[str, list[Tombstone]], query: dict[str, str]) -> An
     limit = int(query.get("limit", 10))
     if not 1 <= limit <= RECYCLE_LIMIT:
         raise ValidationError(f"limit must be between 1 and {RECYCLE_LIMIT}")
-    oldest = clock.iso(clock.now() - timedelta(days=RECYCLE_DAYS))
+    oldest = clock.iso_second(clock.now() - timedelta(days=RECYCLE_DAYS))
     module = query.get("module")
     rows = [(s, kind) for kind, kind_stones in stones.items() if module in (None, kind)
             for s in kind_stones if s.deleted_time >= oldest]

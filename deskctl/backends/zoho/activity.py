@@ -37,7 +37,7 @@ RATING_VALUES = {"GOOD": "good", "OK": "okay", "OKAY": "okay", "BAD": "bad"}
 
 
 def _time(text: Any) -> str:
-    return clock.iso(clock.parse_time(str(text))) if text else ""
+    return clock.iso_second(clock.parse_time(str(text))) if text else ""
 
 
 def _value(value: Any) -> Any:

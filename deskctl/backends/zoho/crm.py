@@ -33,7 +33,7 @@ SYSTEM = {"id", "Created_Time", "Modified_Time", "Created_By", "Modified_By", "O
 
 def zoho_time(text: str) -> str:
     """'2019-07-25T15:26:49+05:30' -> '2019-07-25T09:56:49Z'."""
-    return clock.iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return clock.iso_second(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def http_date(iso: str) -> str:
@@ -57,7 +57,7 @@ def to_record(raw: dict[str, Any], asked: list[str] | None = None) -> Record:
 
 
 def _second_before(iso: str) -> str:
-    return clock.iso(clock.parse_time(iso) - timedelta(seconds=1))
+    return clock.iso_second(clock.parse_time(iso) - timedelta(seconds=1))
 
 
 def _coql_text(value: str) -> str:
@@ -243,6 +243,7 @@ class ZohoCrm(CrmApi):
         another order, or a window that brings nothing new, is an error, never a shorter
         feed."""
         api_name = self.module(module).api_name
+        since = zoho_time(since) if since else None  # its second, as the times compared
         stones: dict[str, str] = {}
         window = _second_before(since) if since else None  # `since` is inclusive
         while True:

@@ -53,7 +53,7 @@ KIND_LABELS = {"contacts": "Contacts", "accounts": "Accounts", "tickets": "Ticke
 
 def desk_time(text: str | None) -> str:
     """'2016-06-21T13:16:14.000Z' -> '2016-06-21T13:16:14Z'."""
-    return clock.iso(clock.parse_time(text)) if text else ""
+    return clock.iso_second(clock.parse_time(text)) if text else ""
 
 
 class ZohoDesk(DeskApi):
@@ -150,7 +150,9 @@ class ZohoDesk(DeskApi):
         (searchContacts/searchAccounts/searchTickets in Search.json), in modifiedTime
         windows paged by offsets (desk_windows.py)."""
         self.fields(kind)
-        return windowed(kind, instant(modified_since) if modified_since else EPOCH,
+        # Zoho stamps whole seconds (time_step): a finer cursor reads from its second
+        return windowed(kind, instant(modified_since).replace(microsecond=0)
+                        if modified_since else EPOCH,
                         lambda low, start: self._search_window(kind, low, None, start),
                         LIMITS[kind], self.concurrency)
 
@@ -241,6 +243,7 @@ class ZohoDesk(DeskApi):
         meanwhile (which moves the rest up by one) costs no deletion. Desk keeps the bin
         60 days."""
         self.fields(kind)
+        since = desk_time(since) if since else None  # its second, as the times compared
         stones: dict[str, str] = {}
         start = 1
         while True:
