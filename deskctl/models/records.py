@@ -59,9 +59,10 @@ class ModuleMeta:
 @dataclass(frozen=True, slots=True)
 class Record:
     """A CRM or Desk record: id, field values and Zoho's created/modified times (ISO 8601
-    UTC, ``...Z``). A field missing from ``data`` is blank, unless it is named in
-    ``unknown``: the answer did not carry it (Zoho omits fields hidden from the API user's
-    profile), so its value is not known and must not be taken as blank. An empty
+    UTC, ``...Z``; the local sandbox's modified times may add microseconds). A field
+    missing from ``data`` is blank, unless it is named in ``unknown``: the answer did not
+    carry it (Zoho omits fields hidden from the API user's profile), so its value is not
+    known and must not be taken as blank. An empty
     ``modified_time`` is unknown too (Desk's contactsByIds answers none): no other time
     stands in for it, and the ``newest`` policy never takes it as the newer side."""
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from deskctl import clock
@@ -89,15 +90,24 @@ def fine_time(second: str, us: int) -> str:
     return f"{second[:-1]}.{fraction:06d}Z" if fraction else second
 
 
+def system_micros() -> int:
+    """The system clock (clock.fine_now's) as epoch microseconds, without a datetime."""
+    return time.time_ns() // 1000
+
+
+@lru_cache(maxsize=4)
+def _second(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 class Stamp:
     """One write's time: the fine instant, its epoch microseconds and its second."""
 
     __slots__ = ("fine", "second", "us")
 
     def __init__(self) -> None:
-        now = clock.fine_now()
-        self.us = micros(now)
-        self.second = clock.iso_second(now)
+        self.us = micros(clock.fine_now()) if clock.frozen() else system_micros()
+        self.second = _second(self.us // 1_000_000)
         self.fine = fine_time(self.second, self.us)
 
     def shown(self, fine: bool) -> str:
@@ -140,7 +150,7 @@ class SandboxDb(SqliteFile):
             with super().transaction() as conn:
                 yield conn
                 if self._stamped is not None and not clock.frozen():
-                    while micros(clock.fine_now()) <= self._stamped:
+                    while system_micros() <= self._stamped:
                         time.sleep(0)
         finally:
             self._stamped = None

@@ -88,8 +88,8 @@ def desk_window(query: dict[str, str],
     if start > SEARCH_MAX_FROM:
         raise ValidationError("The value passed for field 'from' exceeds the range of "
                               "'0-4999'.")
-    # the sandbox keeps whole seconds: an instant is in [low, high] when its second is
-    # in [low rounded up, high rounded down]
+    # served by the sandbox's whole seconds: an instant is in [low, high] when its second
+    # is in [low rounded up, high rounded down]
     first = low.replace(microsecond=0) + timedelta(seconds=1 if low.microsecond else 0)
     count, chunk = window(clock.iso_second(first), clock.iso_second(high), start,
                           limit)
