@@ -161,3 +161,19 @@ def test_the_zoho_backend_reads_a_crowded_second_whole(zoho: ZohoBackend, fake: 
     records = list(zoho.crm.list_records("Contacts", fields=["Last_Name"]))
     assert [r.id for r in records] == [r["id"] for r in same_second]
     assert fake.count("POST", "/crm/v8/coql$") == 3
+
+
+@pytest.mark.parametrize(("records", "queries"), [(200, 1), (201, 2), (400, 2), (401, 3)])
+def test_a_listing_of_n_times_read_page_records_takes_n_queries(
+        zoho: ZohoBackend, fake: FakeZoho, monkeypatch: pytest.MonkeyPatch, records: int,
+        queries: int) -> None:
+    """What the catch-up counts on (SideApi.read_back): up to n * 200 records, here in one
+    second as a sync's writes are, end in n queries (`more_records` says when)."""
+    monkeypatch.setenv("DESKCTL_NOW", S1)
+    for start in range(0, records, 100):
+        fake.sandbox.crm.create_records("Contacts", [
+            {"Last_Name": f"N{i}"} for i in range(start, min(start + 100, records))])
+    listed = [r.id for r in zoho.crm.list_records("Contacts", S1, ["Last_Name"])]
+    assert len(listed) == len(set(listed)) == records
+    assert zoho.crm.read_page == 200
+    assert fake.count("POST", "/crm/v8/coql$") == queries
