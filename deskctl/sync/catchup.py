@@ -246,14 +246,14 @@ class CatchUp:
         its pair's base values (our own write, or nothing the pair does not know); and the
         newest time among them known to predate the catch-up (as read, or as our write
         answered)."""
-        known: list[str] = []
+        known: list[datetime] = []  # each time parsed once (a string the same is the same)
         todo = []
         for record in records:
             was = seen.get(record.id)
             if was is not None and was.modified_time == record.modified_time and \
                     was.data == record.data:
-                if record.modified_time:
-                    known.append(record.modified_time)
+                if (when := known_instant(record.modified_time)) is not None:
+                    known.append(when)
             else:
                 todo.append(record)
         if todo:
@@ -263,8 +263,9 @@ class CatchUp:
                 pair = pairs.get(record.id)
                 if pair is None or pair.owes or values_of(side, record) != pair.base:
                     return False, None
-                mine = known_instant(pair.modified.get(side))
-                if mine is not None and mine == known_instant(record.modified_time):
-                    known.append(record.modified_time)
-        times = [when for when in map(known_instant, known) if when is not None]
-        return True, max(times, default=None)
+                when = known_instant(record.modified_time)
+                mine = pair.modified.get(side)
+                if when is not None and (mine == record.modified_time or
+                                         known_instant(mine) == when):
+                    known.append(when)
+        return True, max(known, default=None)
