@@ -91,3 +91,25 @@ def test_desk_times_under_a_fixed_clock_keep_whole_seconds(
     [listed] = backend.desk(portal.id).list_records("contacts", OLD)
     assert listed.modified_time == OLD
     backend.close()
+
+
+def test_the_write_counter_is_shared_by_connections_and_rolled_back_with_its_writes(
+        tmp_path: Path) -> None:
+    """The counter (ids, and the order of writes with one time) is read once and stored
+    once per write transaction: two connections to one file (two processes) take turns
+    without reusing a value, and a transaction that fails leaves it where it was."""
+    one, two = LocalBackend(tmp_path / "sandbox.db"), LocalBackend(tmp_path / "sandbox.db")
+    made = []
+    for i in range(6):
+        backend = one if i % 2 else two
+        made += [r.id for r in backend.crm.create_records("Contacts", [
+            {"Last_Name": f"A{i}"}, {"Last_Name": f"B{i}"}])]
+    assert len(set(made)) == 12 and made == sorted(made)
+    with pytest.raises(RuntimeError), one.db.transaction():
+        lost = one.db.insert("crm", "Contacts", {"Last_Name": "Lost"})
+        raise RuntimeError("rolled back")
+    [after] = two.crm.create_records("Contacts", [{"Last_Name": "After"}])
+    assert after.id == lost.id  # the rolled-back write took no value for good
+    assert [r.id for r in one.crm.list_records("Contacts")] == [*made, after.id]
+    one.close()
+    two.close()

@@ -114,14 +114,6 @@ class Stamp:
         return self.fine if fine else self.second
 
 
-def _move_seq(conn: sqlite3.Connection, count: int) -> int:
-    """Move the write counter by ``count`` (inside the caller's transaction); its new value."""
-    row = conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE "
-                       "SET value = CAST(value AS INTEGER) + ? RETURNING value",
-                       (str(count), count)).fetchone()
-    return int(row[0])
-
-
 CRM_SCOPE = "crm"
 CRM_ID_PREFIX = "5725767"  # Zoho CRM ids: 19 digits
 DESK_ID_PREFIX = "20683300"  # Zoho Desk ids: 18 digits
@@ -134,26 +126,39 @@ class SandboxDb(SqliteFile):
     label = "sandbox file"
     recovery = "'deskctl sandbox reset --yes' starts a new sandbox"
     _stamped: int | None = None  # the newest stamp of the open write transaction
+    _seq: int | None = None  # the write counter as the open write transaction moved it
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """As SqliteFile's; a write transaction commits only once the clock has left the
         microsecond of its last stamp. Stamps are taken under the write lock (BEGIN
         IMMEDIATE), so every write committed later is stamped later, strictly: what the
-        sync's catch-up relies on at the local backend's 1 µs time step."""
+        sync's catch-up relies on at the local backend's 1 µs time step. The write counter
+        is read once and stored once per transaction (the lock keeps it ours meanwhile)."""
         if self._depth:
             with super().transaction() as conn:
                 yield conn
             return
-        self._stamped = None
+        self._stamped = self._seq = None
         try:
             with super().transaction() as conn:
                 yield conn
+                if self._seq is not None:
+                    conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO "
+                                 "UPDATE SET value = excluded.value", (str(self._seq),))
                 if self._stamped is not None and not clock.frozen():
                     while system_micros() <= self._stamped:
                         time.sleep(0)
         finally:
-            self._stamped = None
+            self._stamped = self._seq = None
+
+    def _move_seq(self, count: int) -> int:
+        """Move the write counter by ``count`` (inside the open transaction); its new value."""
+        if self._seq is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            self._seq = int(row[0]) if row else 0
+        self._seq += count
+        return self._seq
 
     def stamp(self) -> Stamp:
         """The time of a write made in the open transaction."""
@@ -173,8 +178,8 @@ class SandboxDb(SqliteFile):
     def next_seq(self, count: int = 1) -> int:
         """A counter that orders every write (ids and same-second modifications); moves it
         by ``count`` in one statement and returns the last value taken."""
-        with self.transaction() as conn:
-            return _move_seq(conn, count)
+        with self.transaction():
+            return self._move_seq(count)
 
     def new_id(self, side: str, seq: int | None = None) -> str:
         prefix, width = (CRM_ID_PREFIX, 12) if side == CRM_SCOPE else (DESK_ID_PREFIX, 10)
@@ -299,9 +304,9 @@ class SandboxDb(SqliteFile):
         with self.transaction() as conn:
             now = self.stamp()
             if record_id:
-                rid, seq = record_id, _move_seq(conn, 1)
+                rid, seq = record_id, self._move_seq(1)
             else:  # one move of the counter for both: the id, then the row's order
-                seq = _move_seq(conn, 2)
+                seq = self._move_seq(2)
                 rid = self.new_id(CRM_SCOPE if scope == CRM_SCOPE else "desk", seq - 1)
             conn.execute("INSERT INTO records (scope, kind, id, data, created_time, "
                          "modified_time, seq, modified_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -316,7 +321,7 @@ class SandboxDb(SqliteFile):
             now = self.stamp()
             conn.execute("UPDATE records SET data = ?, modified_time = ?, modified_us = ?, "
                          "seq = ? WHERE scope = ? AND kind = ? AND id = ?",
-                         (json.dumps(data), now.second, now.us, _move_seq(conn, 1), scope,
+                         (json.dumps(data), now.second, now.us, self._move_seq(1), scope,
                           kind, record.id))
         return Record(record.id, data, record.created_time, now.shown(fine))
 
