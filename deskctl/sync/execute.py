@@ -67,17 +67,17 @@ class Outcome:
 class AccountLinks:
     """Translates canonical account references (CRM ids, or 'desk:<id>' when unlinked).
 
-    A forgotten pair (``former``: a deletion, `sync ignore`) still translates where no
-    current pair has its record: a contact left pointing to either of its accounts reads
-    as the CRM id its base holds, not as an edit nobody made."""
+    A forgotten pair (``former``: a deletion, `sync ignore`) still reads where no current
+    pair has its Desk account: a contact left pointing to either of its accounts reads as
+    the CRM id its base holds, not as an edit nobody made. It is never written: the sync
+    points no contact to an account kept apart (or gone)."""
 
     def __init__(self, crm_to_desk: dict[str, str],
                  former: dict[str, str] | None = None) -> None:
-        paired = set(crm_to_desk.values())
-        kept = {c: d for c, d in (former or {}).items() if d not in paired}
-        self.crm_to_desk = {**kept, **crm_to_desk}
-        self.desk_to_crm = {**{d: c for c, d in kept.items()},
-                            **{d: c for c, d in crm_to_desk.items()}}
+        self.crm_to_desk = crm_to_desk
+        self.desk_to_crm = {d: c for c, d in crm_to_desk.items()}
+        self.former = {d: c for c, d in (former or {}).items() if d not in self.desk_to_crm}
+        self.former_crm = set(self.former.values()) - set(crm_to_desk)
 
     @classmethod
     def of(cls, sync: SyncStore) -> AccountLinks:
@@ -86,11 +86,15 @@ class AccountLinks:
     def canonical(self, side: Side, record_id: str) -> str:
         if side == CRM:
             return record_id
-        return self.desk_to_crm.get(record_id, f"desk:{record_id}")
+        return self.desk_to_crm.get(record_id) or self.former.get(record_id) or \
+            f"desk:{record_id}"
 
     def on_side(self, side: Side, value: str) -> str:
         own = {CRM: self.desk_to_crm, "desk": self.crm_to_desk}[side]
         tagged = value.startswith("desk:")
+        if value in self.former_crm:
+            raise Unresolved(f"its account {value} is no longer synced (its pair was "
+                             "forgotten after a deletion or 'sync ignore')")
         if tagged == (side == "desk"):  # already this side's id
             return value[5:] if tagged else value
         key = value[5:] if tagged else value

@@ -57,40 +57,25 @@ def settled(world: SyncWorld, at: Any, **options: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("conflict", POLICIES)
-def test_crm_account_deleted_desk_contact_still_on_the_kept_account(
-        tmp_path: Path, conflict: str, at: Any) -> None:
-    """The CRM deletes the account (its contact lets go of it); Desk keeps its account and
-    its contact still points to it: the CRM's clearing and Desk's phone edit both flow."""
+@pytest.mark.parametrize("deleted", ["crm", "desk"])
+def test_deleted_account_leaves_a_desk_contact_pointing_to_it(
+        tmp_path: Path, conflict: str, deleted: str, at: Any) -> None:
+    """One side deletes the account, the other keeps its own (kept apart); the CRM
+    contact lets go of the account while Desk edits the contact's phone (its account: the
+    kept one, or none once Desk's trash took the deleted one off it): both edits flow,
+    nothing waits for 'desk:<id>'."""
     world, account, desk_account, contact, desk_contact = linked(tmp_path, conflict)
     at(T1)
-    world.crm.delete_records("Accounts", [account])
+    if deleted == "crm":
+        world.crm.delete_records("Accounts", [account])
+    else:
+        world.desk.delete_record("accounts", desk_account)
     world.crm_update("Contacts", contact, Account_Name=None)
     at(T2)
     world.desk.update_record("contacts", desk_contact, {"phone": "+1 500"})
     settled(world, at)
-    assert world.store.unlinked("Accounts") == {("desk", desk_account)}
-    crm = world.crm.get_record("Contacts", contact).data
-    assert (crm.get("Account_Name"), crm.get("Phone")) == (None, "+1 500")
-    desk = world.desk.get_record("contacts", desk_contact).data
-    assert (desk.get("accountId"), desk.get("phone")) == (None, "+1 500")
-
-
-@pytest.mark.parametrize("conflict", POLICIES)
-def test_desk_account_deleted_desk_contact_keeps_its_id(tmp_path: Path, conflict: str,
-                                                        at: Any) -> None:
-    """The symmetric case: Desk deletes the account (the local backend leaves its id on the
-    Desk contact), the CRM keeps its account; the CRM contact lets go of it while Desk
-    edits the contact's phone: both edits flow, nothing waits for 'desk:<id>'."""
-    world, account, desk_account, contact, desk_contact = linked(tmp_path, conflict)
-    at(T1)
-    world.desk.delete_record("accounts", desk_account)
-    assert world.desk.get_record("contacts", desk_contact).data.get("accountId") in (
-        desk_account, None)
-    world.crm_update("Contacts", contact, Account_Name=None)
-    at(T2)
-    world.desk.update_record("contacts", desk_contact, {"phone": "+1 500"})
-    settled(world, at)
-    assert world.store.unlinked("Accounts") == {("crm", account)}
+    kept = ("desk", desk_account) if deleted == "crm" else ("crm", account)
+    assert world.store.unlinked("Accounts") == {kept}
     crm = world.crm.get_record("Contacts", contact).data
     assert (crm.get("Account_Name"), crm.get("Phone")) == (None, "+1 500")
     desk = world.desk.get_record("contacts", desk_contact).data
@@ -186,3 +171,22 @@ def test_portal_switch_forgets_the_former_pairs(tmp_path: Path, at: Any) -> None
     assert world.store.former_pairs("Accounts") == {account: desk_account}
     assert world.store.forget_links(("Accounts", "Contacts")) == 1
     assert world.store.former_pairs("Accounts") == {}
+
+
+def test_no_contact_is_pointed_to_an_account_no_longer_synced(tmp_path: Path, at: Any) -> None:
+    """A Desk contact newly pointed to the kept-apart account reads as the former pair's
+    CRM id, which the CRM deleted: it waits with a clear error, nothing is written."""
+    world, account, desk_account, _contact, _desk_contact = linked(tmp_path, "desk-wins")
+    other = world.crm_create("Contacts", Last_Name="Bell", Email="b@x.example")
+    at(T1)
+    world.run()
+    desk_other = world.store.pairs("Contacts")[other].desk_id
+    world.crm.delete_records("Accounts", [account])
+    at(T2)
+    world.desk.update_record("contacts", desk_other, {"accountId": desk_account})
+    at(T3)
+    report = world.run()
+    [error] = world.service.errors()
+    assert report["errors"] == 1 and error["record_id"] == desk_other
+    assert "no longer synced" in error["message"]
+    assert not world.crm.get_record("Contacts", other).data.get("Account_Name")
