@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 PASSWORD_ROLE = "deskctl_pw"
 CANDIDATES = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin")
@@ -96,3 +97,22 @@ class PgServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE template0")
         return self.url(name)
+
+
+def schema_at(url: str, version: int, profile: str = "default") -> Any:
+    """A profile's schema as the deskctl of state schema ``version`` left it; returns an
+    open autocommit connection to it (search_path set) for the caller's rows."""
+    import psycopg
+
+    from deskctl.state import dialect
+    from deskctl.state.schema import MIGRATIONS
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(f"CREATE SCHEMA deskctl_{profile}")
+    conn.execute(f"SET search_path TO deskctl_{profile}")
+    conn.execute("CREATE TABLE deskctl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for migration in MIGRATIONS[:version]:
+        for statement in dialect.statements(migration):
+            conn.execute(dialect.ddl(statement))
+    conn.execute("INSERT INTO deskctl_meta VALUES ('schema_version', %s)", (str(version),))
+    return conn

@@ -13,6 +13,7 @@ from deskctl.models.sync import Pair
 from deskctl.state import StateStore, dialect
 from deskctl.state.schema import MIGRATIONS, SCHEMA_VERSION
 from deskctl.state.sync import SyncStore
+from tests.pgserver import schema_at
 
 PREVIOUS = 5  # the schema before sync_former_pairs
 
@@ -55,16 +56,7 @@ def _previous_sqlite(path: Path) -> None:
 
 
 def _previous_pg(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA deskctl_default")
-        conn.execute("SET search_path TO deskctl_default")
-        conn.execute("CREATE TABLE deskctl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        for migration in MIGRATIONS[:PREVIOUS]:
-            for statement in dialect.statements(migration):
-                conn.execute(dialect.ddl(statement))
-        conn.execute("INSERT INTO deskctl_meta VALUES ('schema_version', %s)", (str(PREVIOUS),))
+    with schema_at(url, PREVIOUS) as conn:
         _rows(lambda sql, args: conn.execute(dialect.query(sql), args))
 
 

@@ -16,9 +16,9 @@ from deskctl.errors import ConfigError, LockHeld
 from deskctl.models.sync import Pair
 from deskctl.sqlitefile import StoreError
 from deskctl.state import StateStore, dialect
-from deskctl.state.schema import MIGRATIONS, SCHEMA_VERSION
+from deskctl.state.schema import SCHEMA_VERSION
 from deskctl.state.sync import SyncStore
-from tests.pgserver import PASSWORD_ROLE
+from tests.pgserver import PASSWORD_ROLE, schema_at
 
 
 def test_profiles_share_a_database_but_not_their_rows(pg_url: str) -> None:
@@ -50,14 +50,7 @@ def test_schema_is_versioned_and_a_newer_one_refused(pg_url: str) -> None:
 
 def test_an_older_schema_is_migrated_forward(pg_url: str) -> None:
     older = SCHEMA_VERSION - 1
-    with psycopg.connect(pg_url, autocommit=True) as conn:  # as the previous deskctl left it
-        conn.execute("CREATE SCHEMA deskctl_default")
-        conn.execute("SET search_path TO deskctl_default")
-        conn.execute("CREATE TABLE deskctl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        for migration in MIGRATIONS[:older]:
-            for statement in dialect.statements(migration):
-                conn.execute(dialect.ddl(statement))
-        conn.execute("INSERT INTO deskctl_meta VALUES ('schema_version', %s)", (str(older),))
+    with schema_at(pg_url, older) as conn:  # as the previous deskctl left it
         conn.execute("INSERT INTO settings (key, value) VALUES ('kept', '1')")
     reopened = StateStore(pg_url)
     assert reopened.schema_version == SCHEMA_VERSION
