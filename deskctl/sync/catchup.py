@@ -17,12 +17,12 @@ side the run wrote to is read in two steps:
    the run's own write left it: the modified time the write answered, kept on the pair).
    Let B be the step of our clock when the first read began. A module written before B
    (our clock had left the step of its ``written``; say, the Accounts before the Contacts,
-   or any module on the local sandbox, whose step is 1 µs) needs no more: that read is its
-   tail read (2.). Otherwise, when no more records than the run after a sync may read back
-   (``SideApi.read_back``: what its reads of a module's side take in the requests issue 11
-   allows them) were modified at or after ``min(B, N's step)``, the next read starts there
-   and reads them back within that budget, and this side needs neither the wait nor the
-   tail read.
+   or in practice every module on the local sandbox, whose step is 1 µs) needs no more:
+   that read is its tail read (2.). Otherwise, when no more records than the run after a
+   sync may read back (``SideApi.read_back``: what its reads of a module's side take in the
+   requests issue 11 allows them) were modified at or after ``min(B, N's step)``, the next
+   read starts there and reads them back within that budget, and this side needs neither
+   the wait nor the tail read.
 2. **The tail read**, for the other sides, once our clock has left the step of their
    modules' ``written`` (the wait overlaps the first reads; none at 1 µs), from N's step.
    It must hold echoes only, too; then the next read starts at ``min(the step of our clock

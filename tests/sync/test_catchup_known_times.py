@@ -59,10 +59,11 @@ class ScriptedSide:
             self.after_first()
 
 
-def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int, written: str
-             ) -> tuple[ScriptedSide, str | None]:
+def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int, written: str,
+             step: timedelta = timedelta(seconds=1)) -> tuple[ScriptedSide, str | None]:
     """The scenario, the run's last write ending at ``written`` by our clock (Zoho stamps
-    it X): (the side, with its listings; the cursor the catch-up saved)."""
+    it X; ``step``: the side's time step): (the side, with its listings; the cursor the
+    catch-up saved)."""
     sync = SyncStore(StateStore(tmp_path / "state.db"))
     long_ago = at(-100)
     sync.save_pairs([
@@ -80,6 +81,7 @@ def catch_up(tmp_path: Path, edited: bool, concurrent: bool, page: int, written:
             records["0"] = Record("0", {"Last_Name": "Edited"}, modified_time=at(0))
 
     side = ScriptedSide(records, edit, page)
+    side.time_step = step
 
     def values_of(_module: str) -> Any:
         return lambda _side, record: record.data
@@ -134,3 +136,26 @@ def test_a_module_written_before_the_first_reads_second_needs_no_tail_read(
     assert side.listings == [clock.iso(X - timedelta(seconds=6))]
     # as after a tail read: the second after the newest known time, not the echo's
     assert cursor == clock.iso(X + timedelta(seconds=1) + OVERLAP)
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+@pytest.mark.parametrize("step", [timedelta(microseconds=1), timedelta(seconds=1)])
+def test_at_a_microsecond_step_the_first_read_is_the_tail_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: timedelta,
+        concurrent: bool) -> None:
+    """The local sandbox's step (1 µs): the last write ended 0.1 s after X, the first read
+    began 0.3 s after it, so our clock had left the last write's step and that read is the
+    tail read, however many records share the known time: no tail read, and the next read
+    starts 1 µs after the newest known time. At Zoho's 1 s the same clocks are in one
+    second: the tail read (no wait: DESKCTL_NOW), then the second after X, bounded by our
+    clock's second."""
+    monkeypatch.setenv("DESKCTL_NOW", clock.iso(X + timedelta(milliseconds=300)))
+    side, cursor = catch_up(tmp_path, False, concurrent, page=1,
+                            written=clock.iso(X + timedelta(milliseconds=100)), step=step)
+    first = clock.iso(X - timedelta(seconds=6))
+    if step < timedelta(seconds=1):
+        assert side.listings == [first]
+        assert cursor == clock.iso(X + step + OVERLAP) == "2026-06-01T10:00:05.000001Z"
+    else:
+        assert side.listings == [first, at(0)]
+        assert cursor == clock.iso(X + OVERLAP)
