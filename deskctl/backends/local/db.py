@@ -147,7 +147,10 @@ class SandboxDb(SqliteFile):
                     conn.execute("INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO "
                                  "UPDATE SET value = excluded.value", (str(self._seq),))
                 if self._stamped is not None and not clock.frozen():
-                    while system_micros() <= self._stamped:
+                    # a microsecond at most; a clock set back (outside the argument) must
+                    # not hold the lock until it catches up
+                    end = time.monotonic() + 0.01
+                    while system_micros() <= self._stamped and time.monotonic() < end:
                         time.sleep(0)
         finally:
             self._stamped = self._seq = None
@@ -176,8 +179,8 @@ class SandboxDb(SqliteFile):
                          "SET value = excluded.value", (key, json.dumps(value)))
 
     def next_seq(self, count: int = 1) -> int:
-        """A counter that orders every write (ids and same-second modifications); moves it
-        by ``count`` in one statement and returns the last value taken."""
+        """A counter that orders every write (ids and modifications with one time); moves
+        it by ``count`` and returns the last value taken."""
         with self.transaction():
             return self._move_seq(count)
 
