@@ -14,7 +14,7 @@ on that side and follows the --on-delete policy, never retried forever.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,20 +70,31 @@ class AccountLinks:
     A forgotten pair (``former``: a deletion, `sync ignore`) still reads where no current
     pair has its Desk account: a contact left pointing to either of its accounts reads as
     the CRM id its base holds, not as an edit nobody made. It is never written: the sync
-    points no contact to an account kept apart (or gone)."""
+    points no contact to an account kept apart (or gone). An account in ``gone`` ((side,
+    id): read as not there, docs/deletions.md) is no account."""
 
     def __init__(self, crm_to_desk: dict[str, str],
-                 former: dict[str, str] | None = None) -> None:
+                 former: dict[str, str] | None = None,
+                 gone: Collection[tuple[Side, str]] = ()) -> None:
         self.crm_to_desk = crm_to_desk
         self.desk_to_crm = {d: c for c, d in crm_to_desk.items()}
         self.former = {d: c for c, d in (former or {}).items() if d not in self.desk_to_crm}
         self.former_crm = set(self.former.values()) - set(crm_to_desk)
+        self.gone = gone
 
     @classmethod
-    def of(cls, sync: SyncStore) -> AccountLinks:
-        return cls(sync.pair_map("Accounts"), sync.former_pairs("Accounts"))
+    def of(cls, sync: SyncStore, gone: Collection[tuple[Side, str]] = ()) -> AccountLinks:
+        return cls(sync.pair_map("Accounts"), sync.former_pairs("Accounts"), gone)
 
-    def canonical(self, side: Side, record_id: str) -> str:
+    def resolves(self, side: Side, record_id: str) -> bool:
+        """Whether a side's account id reads without a look: a current pair's, or known
+        gone."""
+        own = self.crm_to_desk if side == CRM else self.desk_to_crm
+        return record_id in own or (side, record_id) in self.gone
+
+    def canonical(self, side: Side, record_id: str) -> str | None:
+        if (side, record_id) in self.gone:
+            return None
         if side == CRM:
             return record_id
         return self.desk_to_crm.get(record_id) or self.former.get(record_id) or \

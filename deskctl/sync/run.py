@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from deskctl import clock
 from deskctl.backends.meter import CallMeter, since
 from deskctl.models.records import Record
-from deskctl.models.sync import CRM, DESK, SIDES, Side
+from deskctl.models.sync import CRM, DESK, SIDES, Side, other
 from deskctl.progress import Progress
 from deskctl.state.sync import SyncStore
 from deskctl.sync.catchup import CatchUp, Check, later
@@ -58,6 +58,8 @@ class SyncRun:
         self.policy = policy
         self.options = options
         self.progress = progress or Progress()
+        #: account ids read as not there this run: their contacts read as having no account
+        self.gone: set[tuple[Side, str]] = set()
 
     # reading
 
@@ -148,20 +150,68 @@ class SyncRun:
                  self._canonical(module)).gather(snap)
         return snap
 
+    def _links(self) -> AccountLinks:
+        return AccountLinks.of(self.sync, self.gone)
+
     def _canonical(self, module: str) -> Any:
         mapping = self.mappings[module]
-        links = AccountLinks.of(self.sync)
+        links = self._links()
         return lambda side, record: canonical(mapping, side, record.data, links.canonical)
+
+    def _settle_links(self, snap: Snapshot) -> None:
+        """Account ids no current Account pair translates, on the records a plan reads,
+        are read (batched, per side): one that is there is not synced yet, or no longer
+        (a former pair's: the contact waits, reported); one that is not (deleted by this
+        run, --on-delete propagate, or earlier, its id left on the contact:
+        docs/deletions.md) reads as no account from now on."""
+        lookups = self.mappings[snap.module].lookups
+        if not lookups:
+            return
+        links = self._links()
+        records = [*((side, r) for side in SIDES
+                     for r in (*snap.records[side].values(), *snap.candidates[side])),
+                   *((key[0], r) for key, r in snap.current.items()),
+                   *((other(key[0]), r) for key, (r, _p) in snap.recovered.items())]
+        wanted: dict[Side, set[str]] = {CRM: set(), DESK: set()}
+        for side, record in records:
+            for field in lookups:
+                value = record.data.get(field.name(side))
+                if value and not links.resolves(side, str(value)):
+                    wanted[side].add(str(value))
+        accounts = self.sides("Accounts")
+        for side in SIDES:
+            # a Desk answer may carry isTrashed / isDeleted (zoho-desk-oas Account.json)
+            there = {r.id for r in accounts[side].get_many(sorted(wanted[side]))
+                     if not (r.data.get("isTrashed") or r.data.get("isDeleted"))}
+            self.gone |= {(side, i) for i in wanted[side] - there}
+
+    def _dangling(self, snap: Snapshot, record: Record, values: dict[str, Any]) -> None:
+        """A paired CRM contact still naming a deleted account (the CRM documents nothing
+        of its contacts; the local CRM keeps the id) is no edit: the field reads as its
+        pair's base, not as a clearing nobody made. Desk takes a trashed account off its
+        contacts, so a Desk record read naming one has none now (docs/deletions.md)."""
+        pair = snap.pairs.get(record.id)
+        if pair is None or not pair.base:
+            return
+        for field in self.mappings[snap.module].lookups:
+            if (CRM, str(record.data.get(field.crm))) in self.gone:
+                values[field.crm] = pair.base.get(field.crm)
 
     # planning
 
-    def plan_input(self, snap: Snapshot) -> PlanInput:
+    def plan_input(self, snap: Snapshot, settle: bool = True) -> PlanInput:
+        """``settle``: first read the account ids no pair translates (_settle_links); not
+        for a plan made before the Account pairs it depends on are written."""
         module = snap.module
+        if settle:
+            self._settle_links(snap)
         values_of = self._canonical(module)
         unlinked = self.sync.unlinked(module)
 
         def item(side: Side, record: Record) -> Item:
             values = values_of(side, record)
+            if side == CRM and self.gone:
+                self._dangling(snap, record, values)
             return Item(record.id, values, fingerprint(values), record.modified_time,
                         record.created_time)
 
@@ -214,7 +264,7 @@ class SyncRun:
         total = 0
         for module in modules:
             self.progress.phase(f"Planning {module}")
-            actions = plan(self.plan_input(snapshots[module]))
+            actions = plan(self.plan_input(snapshots[module], settle=module == modules[0]))
             deletes[module] = sum(1 for a in actions if a.kind == "delete")
             total += len(actions)
             if module == modules[0] or self.options.dry_run:
@@ -240,8 +290,7 @@ class SyncRun:
                 snap = snapshots.pop(module)
                 actions = plans.pop(module) if module in plans else plan(self.plan_input(snap))
                 executor = Executor(self.sides(module), self.sync, self.mappings[module],
-                                    AccountLinks.of(self.sync), self.policy,
-                                    tick)
+                                    self._links(), self.policy, tick)
                 outcome = executor.apply(actions)
                 del actions, executor
                 with self.sync.store.transaction():
