@@ -122,7 +122,8 @@ class LocalCrm(CrmApi):
                 if not self.db.exists(CRM_SCOPE, kind, record_id):
                     results.append(WriteResult(False, id=record_id, not_found=True,
                                                error=f"no {kind} record with id {record_id}"))
-                else:
+                else:  # an account's contacts keep its id: the CRM documents nothing of
+                    # them (docs/deletions.md), and a dangling lookup asks most of a sync
                     self.db.remove(CRM_SCOPE, kind, record_id)
                     results.append(WriteResult(True, id=record_id))
         return results

@@ -205,8 +205,9 @@ class LocalDesk(DeskApi):
                 # not been replaced" (https://help.zoho.com/portal/en/kb/desk/for-
                 # administrators/data-administration/articles/using-the-recycle-bin): the
                 # trash removes the account from its contacts, which stay. Whether their
-                # modifiedTime moves is not documented (nor in Account.json deleteAccount):
-                # it does not here, so a sync cannot count on reading the change
+                # modifiedTime moves is not documented (nor in zoho-desk-oas Account.json
+                # deleteAccount; desk-api.md §5.2): it does not here, so a sync cannot count
+                # on reading the change (docs/deletions.md)
                 conn.execute(
                     "UPDATE records SET data = json_remove(data, '$.accountId') WHERE scope = ? "
                     "AND kind = 'contacts' AND json_extract(data, '$.accountId') = ?",
