@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from deskctl.errors import ApiLimitReached, DeskctlError, NotFound, ValidationError
 from deskctl.models.records import Record, Tombstone, WriteResult
@@ -44,9 +44,7 @@ class SideApi:
     def time_step(self) -> timedelta:
         """The resolution of the side's modified times (Zoho: 1 s; the local sandbox's
         in-process facets: 1 µs): the catch-up's unit (deskctl/sync/catchup.py)."""
-        step = self.api.time_step
-        assert isinstance(step, timedelta)
-        return step
+        return cast(timedelta, self.api.time_step)
 
     @property
     def batch(self) -> int:
