@@ -9,7 +9,9 @@ record found by its match key (email, account name) wins over one found by name 
 name-only hit whose match key names someone else is not it. When neither finds it, its match
 key may have been edited where it was created: a record created since the intent, claimed by
 no other intent, that holds the intent's values in every field but the match key is it when
-it is the only one; several such records leave the create unsure (never made twice).
+it is the only one; several such records leave the create unsure (never made twice). The
+record found for a create whose source was deleted since gets the pair the create would have
+recorded, so the deletion applies to it (--on-delete) as in a run never interrupted.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Snapshot:
     cursors: dict[str, str] = field(default_factory=dict)
     gone: set[tuple[Side, str]] = field(default_factory=set)  # errors/intents of deleted records
     full: set[Side] = field(default_factory=set)  # sides read completely: no search needed
+    made: set[str] = field(default_factory=set)  # CRM ids of lost creates' pairs (_orphaned)
 
     def paired(self, side: Side) -> set[str]:
         return {p.id(side) for p in self.pairs.values()}
@@ -165,9 +168,7 @@ class Gatherer:
         open_: dict[tuple[Side, str], tuple[dict[str, Any], set[str]]] = {}
         for (side, record_id), intent in intents.items():
             source = snap.records[side].get(record_id)
-            if source is None:
-                continue
-            keys = set(intent["keys"]) | _keys(self.mapping, side, source)
+            keys = set(intent["keys"]) | (_keys(self.mapping, side, source) if source else set())
             open_[(side, record_id)] = (intent, keys)
         paired = {s: snap.paired(s) for s in SIDES}
         found: dict[tuple[Side, str], list[Record]] = {}
@@ -199,11 +200,25 @@ class Gatherer:
             choice = [] if (side, record_id) in shared else made if len(made) == 1 else exact
             if len(choice) == 1:
                 snap.records[other(side)].setdefault(choice[0].id, choice[0])
-                snap.recovered[(side, record_id)] = (choice[0], intent["payload"])
                 snap.reserved.add((other(side), choice[0].id))
+                if (side, record_id) in snap.gone:
+                    self._orphaned(snap, side, record_id, choice[0], intent["payload"])
+                else:
+                    snap.recovered[(side, record_id)] = (choice[0], intent["payload"])
             elif made:
                 snap.unsure.add((side, record_id))
                 snap.reserved |= {(other(side), r.id) for r in made}
+
+    def _orphaned(self, snap: Snapshot, side: Side, record_id: str, made: Record,
+                  payload: dict[str, Any]) -> None:
+        """The record a lost create made, its source deleted since: the pair the create
+        would have recorded, its source a tombstone, so the planner applies --on-delete to
+        it as if the run had never been interrupted (never left on no pair)."""
+        ids = {side: record_id, other(side): made.id}
+        base = {**dict.fromkeys(self.canonical(other(side), made)), **payload}
+        snap.pairs[ids[CRM]] = Pair(self.module, ids[CRM], ids[DESK], base)
+        snap.made.add(ids[CRM])
+        snap.deleted[side].add(record_id)
 
     def _edited_keys(self, snap: Snapshot, open_: dict[tuple[Side, str], Any],
                      found: dict[tuple[Side, str], list[Record]],

@@ -241,13 +241,15 @@ class SyncRun:
             unsure=snap.unsure, reserved=snap.reserved, unlinked=unlinked,  # type: ignore[arg-type]
             conflicts=self.sync.open_conflicts(module))
 
-    def check_deletes(self, deletes: dict[str, int]) -> None:
-        """The mass-delete guard, per module: runs before anything is written."""
+    def check_deletes(self, deletes: dict[str, int], made: dict[str, int]) -> None:
+        """The mass-delete guard, per module: runs before anything is written. ``made``:
+        the pairs of lost creates (gather._orphaned), the run's pairs as much as stored
+        ones."""
         if self.options.force:
             return
         counts = self.sync.link_counts()
         check_deletes(self.options.max_delete, deletes,
-                      {m: counts.get(m, 0) for m in deletes})
+                      {m: counts.get(m, 0) + made.get(m, 0) for m in deletes})
 
     # the run
 
@@ -270,7 +272,7 @@ class SyncRun:
             if module == modules[0] or self.options.dry_run:
                 plans[module] = actions
             del actions
-        self.check_deletes(deletes)
+        self.check_deletes(deletes, {m: len(snap.made) for m, snap in snapshots.items()})
         report: dict[str, Any] = {"dry_run": self.options.dry_run, "modules": {}}
         if self.options.dry_run:
             for module, actions in plans.items():
