@@ -7,11 +7,11 @@ made since the cursor is newer than it), then searches the other side for any ma
 intent recorded; only records created after the intent and still unpaired can be it. A
 record found by its match key (email, account name) wins over one found by name only, and a
 name-only hit whose match key names someone else is not it. When neither finds it, its match
-key may have been edited where it was created: a record created since the intent, claimed by
-no other intent, that holds the intent's values in every field but the match key is it when
-it is the only one; several such records leave the create unsure (never made twice). The
-record found for a create whose source was deleted since gets the pair the create would have
-recorded, so the deletion applies to it (--on-delete) as in a run never interrupted.
+key and name may have been edited where it was created: of the records made in the intent's
+window and claimed by no other intent, the one holding most of the intent's values is it;
+a tie leaves the create unsure (never made twice). The record found for a create whose
+source was deleted since gets the pair the create would have recorded, so the deletion
+applies to it (--on-delete) as in a run never interrupted.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from deskctl.sync.side import SideApi
 
 #: how much earlier than its intent a created record may say it was made (server clocks)
 CREATE_SKEW = timedelta(minutes=5)
+#: how much later than its intent a created record may say it was made
+CREATE_WINDOW = 2 * CREATE_SKEW
 
 
 @dataclass
@@ -67,6 +69,21 @@ def _keys(mapping: ModuleMapping, side: Side, record: Record) -> set[str]:
 def _since(intent: dict[str, Any]) -> datetime:
     """The earliest creation time of a record the intent's create made."""
     return clock.parse_time(intent["at"]) - CREATE_SKEW
+
+
+def _created_in(record: Record, intent: dict[str, Any]) -> bool:
+    """Created in the intent's window: from CREATE_SKEW before it to CREATE_WINDOW after
+    (the create's answer may come late: retries, a slow batch, server clocks), so a record
+    made by hand long after a create that never landed is not taken for it."""
+    created = known_instant(record.created_time)
+    at = clock.parse_time(intent["at"])
+    return created is not None and at - CREATE_SKEW <= created <= at + CREATE_WINDOW
+
+
+def _value_keys(values: dict[str, Any]) -> set[str]:
+    """Canonical values as 'Field=value' keys (normalized like _keys), lookups included."""
+    return {f"{name}={' '.join(str(value).split()).lower()}"
+            for name, value in values.items() if value not in (None, "")}
 
 
 def _created_since(record: Record, since: datetime, unknown: bool = False) -> bool:
@@ -224,15 +241,16 @@ class Gatherer:
                      found: dict[tuple[Side, str], list[Record]],
                      searched: dict[Side, list[Record]], paired: dict[Side, set[str]]
                      ) -> set[tuple[Side, str]]:
-        """Intents found by no key: their record's match key may have been edited on the
-        side it was created on. Candidates are unpaired records created since the intent
-        (all of them were read: by this run's read, or by a read since the oldest such
-        intent) that hold the payload's values in every field but the match key."""
+        """Intents found by no key: their record's match key and name may have been edited
+        on the side it was created on. Candidates are unpaired records claimed by no other
+        intent, created in the intent's window (all of them were read: by this run's read,
+        or by a read since the oldest such intent), that hold at least one of the payload's
+        values: those holding most of them are added to ``found`` (a tie is unsure). Returns
+        the intents whose best record is several intents' best: unsure too."""
         lost = [k for k, v in found.items() if not v]
         if not lost:
             return set()
         claimed = {r.id for made in found.values() for r in made}
-        match = MATCH_FIELD[self.module][0]
         pool: dict[Side, dict[str, Record]] = {s: {} for s in SIDES}
         for target in {other(side) for side, _ in lost}:
             oldest = min(_since(open_[k][0]) for k in lost if other(k[0]) == target)
@@ -245,24 +263,24 @@ class Gatherer:
             for record in [*snap.records[target].values(), *searched[target], *extra]:
                 if record.id not in paired[target] and record.id not in claimed:
                     pool[target][record.id] = record
-        fits: dict[tuple[Side, str], list[str]] = {}
+        held: dict[tuple[Side, str], dict[str, int]] = {}
         for key in lost:
-            target, since = other(key[0]), _since(open_[key][0])
-            payload = open_[key][0]["payload"]
-            fits[key] = [r.id for r in pool[target].values()
-                         if (not r.created_time or _created_since(r, since))
-                         and all(self.canonical(target, r).get(n) == v
-                                 for n, v in payload.items() if n != match)]
-        self._creation_times(pool, {(other(k[0]), i) for k, ids in fits.items() for i in ids
+            target, intent = other(key[0]), open_[key][0]
+            wanted = _value_keys(intent["payload"])
+            held[key] = {r.id: n for r in pool[target].values()
+                         if (not r.created_time or _created_in(r, intent))
+                         and (n := len(wanted & _value_keys(self.canonical(target, r)))) > 0}
+        self._creation_times(pool, {(other(k[0]), i) for k, ids in held.items() for i in ids
                                     if not pool[other(k[0])][i].created_time})
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
-        for key, ids in fits.items():
-            target, since = other(key[0]), _since(open_[key][0])
-            for record in (pool[target][i] for i in ids):
-                if _created_since(record, since):
-                    found[key].append(record)
-                    holders.setdefault((target, record.id), []).append(key)
-        # a record that fits several intents is none's alone
+        for key, holding in held.items():
+            target, intent = other(key[0]), open_[key][0]
+            made = {i: n for i, n in holding.items() if _created_in(pool[target][i], intent)}
+            most = max(made.values(), default=0)
+            for record_id in (i for i, n in made.items() if n == most):
+                found[key].append(pool[target][record_id])
+                holders.setdefault((target, record_id), []).append(key)
+        # a record that is several intents' best is none's alone (a tie: _recover's rule)
         return {k for keys in holders.values() if len(keys) > 1 for k in keys}
 
     def _creation_times(self, pool: dict[Side, dict[str, Record]],
