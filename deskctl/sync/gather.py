@@ -16,6 +16,7 @@ applies to it (--on-delete) as in a run never interrupted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,13 +72,17 @@ def _since(intent: dict[str, Any]) -> datetime:
     return clock.parse_time(intent["at"]) - CREATE_SKEW
 
 
-def _created_in(record: Record, intent: dict[str, Any]) -> bool:
-    """Created in the intent's window: from CREATE_SKEW before it to CREATE_WINDOW after
-    (the create's answer may come late: retries, a slow batch, server clocks), so a record
-    made by hand long after a create that never landed is not taken for it."""
-    created = known_instant(record.created_time)
+def _window(intent: dict[str, Any]) -> tuple[datetime, datetime]:
+    """When the record an intent's create made was created: from CREATE_SKEW before it to
+    CREATE_WINDOW after (the answer may come late: retries, a slow batch, server clocks), so
+    a record made by hand long after a create that never landed is not taken for it."""
     at = clock.parse_time(intent["at"])
-    return created is not None and at - CREATE_SKEW <= created <= at + CREATE_WINDOW
+    return at - CREATE_SKEW, at + CREATE_WINDOW
+
+
+def _made_in(window: tuple[datetime, datetime], record: Record) -> bool:
+    created = known_instant(record.created_time)
+    return created is not None and window[0] <= created <= window[1]
 
 
 def _value_keys(values: dict[str, Any]) -> set[str]:
@@ -188,11 +193,12 @@ class Gatherer:
             keys = set(intent["keys"]) | (_keys(self.mapping, side, source) if source else set())
             open_[(side, record_id)] = (intent, keys)
         paired = {s: snap.paired(s) for s in SIDES}
+        read = {s: self._by_key(s, snap.records[s].values()) for s in {other(k[0]) for k in open_}}
         found: dict[tuple[Side, str], list[Record]] = {}
         for (side, record_id), (intent, keys) in open_.items():
             target = other(side)
-            found[(side, record_id)] = self._made(snap.records[target].values(), target,
-                                                  intent, keys, paired[target])
+            found[(side, record_id)] = self._made(read[target], target, intent, keys,
+                                                  paired[target])
         missing = [k for k, v in found.items() if not v]
         by_side: dict[Side, dict[str, set[str]]] = {CRM: {}, DESK: {}}
         for side, record_id in missing:
@@ -204,10 +210,11 @@ class Gatherer:
             for name, values in fields.items():
                 searched[target] += self._unpaired(target, self.sides[target].find(
                     self.mapping.side_field(target, name), sorted(values)))
+        hits = {s: self._by_key(s, searched[s]) for s in SIDES}
         for side, record_id in missing:
             intent, keys = open_[(side, record_id)]
             target = other(side)
-            found[(side, record_id)] = self._made(searched[target], target, intent, keys,
+            found[(side, record_id)] = self._made(hits[target], target, intent, keys,
                                                   paired[target])
         shared = self._edited_keys(snap, open_, found, searched, paired)
         for (side, record_id), made in found.items():
@@ -263,19 +270,27 @@ class Gatherer:
             for record in [*snap.records[target].values(), *searched[target], *extra]:
                 if record.id not in paired[target] and record.id not in claimed:
                     pool[target][record.id] = record
+        by_value: dict[Side, dict[str, list[str]]] = {s: {} for s in SIDES}
+        for side in SIDES:
+            for record in pool[side].values():
+                for value in _value_keys(self.canonical(side, record)):
+                    by_value[side].setdefault(value, []).append(record.id)
         held: dict[tuple[Side, str], dict[str, int]] = {}
         for key in lost:
-            target, intent = other(key[0]), open_[key][0]
-            wanted = _value_keys(intent["payload"])
-            held[key] = {r.id: n for r in pool[target].values()
-                         if (not r.created_time or _created_in(r, intent))
-                         and (n := len(wanted & _value_keys(self.canonical(target, r)))) > 0}
+            target, window = other(key[0]), _window(open_[key][0])
+            held[key] = {}
+            for value in _value_keys(open_[key][0]["payload"]):
+                for record_id in by_value[target].get(value, ()):
+                    held[key][record_id] = held[key].get(record_id, 0) + 1
+            held[key] = {i: n for i, n in held[key].items()
+                         if not pool[target][i].created_time
+                         or _made_in(window, pool[target][i])}
         self._creation_times(pool, {(other(k[0]), i) for k, ids in held.items() for i in ids
                                     if not pool[other(k[0])][i].created_time})
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
         for key, holding in held.items():
-            target, intent = other(key[0]), open_[key][0]
-            made = {i: n for i, n in holding.items() if _created_in(pool[target][i], intent)}
+            target, window = other(key[0]), _window(open_[key][0])
+            made = {i: n for i, n in holding.items() if _made_in(window, pool[target][i])}
             most = max(made.values(), default=0)
             for record_id in (i for i, n in made.items() if n == most):
                 found[key].append(pool[target][record_id])
@@ -294,15 +309,24 @@ class Gatherer:
                 if record.id in pool[side]:
                     pool[side][record.id] = record
 
-    def _made(self, records: Any, target: Side, intent: dict[str, Any], keys: set[str],
-              paired: set[str]) -> list[Record]:
+    def _by_key(self, side: Side, records: Iterable[Record]) -> dict[str, list[Record]]:
+        """Records by each of their keys (_keys): an intent's candidates are looked up, not
+        searched for among every record read (intents x records on a big rerun)."""
+        index: dict[str, list[Record]] = {}
+        for record in records:
+            for key in _keys(self.mapping, side, record):
+                index.setdefault(key, []).append(record)
+        return index
+
+    def _made(self, index: dict[str, list[Record]], target: Side, intent: dict[str, Any],
+              keys: set[str], paired: set[str]) -> list[Record]:
         """Unpaired records of ``target`` created since the intent that share a key."""
         since = _since(intent)
         match = MATCH_FIELD[self.module][0]
         wanted = str(intent["payload"].get(match) or "").lower()
         strong: dict[str, Record] = {}
         weak: dict[str, Record] = {}
-        for record in records:
+        for record in {r.id: r for key in keys for r in index.get(key, ())}.values():
             if record.id in paired or not _created_since(record, since, unknown=True):
                 continue
             shared = _keys(self.mapping, target, record) & keys
