@@ -47,6 +47,9 @@ class CrmApi(ABC):
     #: the resolution of modified times: Zoho stamps whole seconds (crm-api.md §2,
     #: Modified_Time "2026-11-28T10:00:00+05:30"); the sync's catch-up works in these steps
     time_step = timedelta(seconds=1)
+    #: how far the side's clock may be from ours: a record's Created_Time against the time
+    #: the sync recorded its create's intent (Zoho's servers keep their own clocks)
+    clock_skew = timedelta(minutes=5)
     #: counts this facet's API requests where they are sent (HTTP backends); None: each
     #: method call is one call, counted by the caller
     meter: CallMeter | None = None
@@ -127,6 +130,8 @@ class DeskApi(ABC):
     #: as CrmApi.time_step: Desk writes milliseconds, .000 in each of Zoho's examples
     #: (desk-api.md, Timestamps: "2016-06-21T13:16:14.000Z")
     time_step = timedelta(seconds=1)
+    #: as CrmApi.clock_skew
+    clock_skew = CrmApi.clock_skew
 
     @property
     def write_batch(self) -> int:

@@ -4,14 +4,14 @@ batched (get_many, many-value find): nothing is fetched one record at a time.
 
 Recovery of an unfinished create looks first among what this run already read (a record
 made since the cursor is newer than it), then searches the other side for any match key the
-intent recorded; only records created after the intent and still unpaired can be it. A
-record found by its match key (email, account name) wins over one found by name only, and a
-name-only hit whose match key names someone else is not it. When neither finds it, its match
-key and name may have been edited where it was created: of the records made in the intent's
-window and claimed by no other intent, the one holding most of the intent's values is it;
-a tie leaves the create unsure (never made twice). The record found for a create whose
-source was deleted since gets the pair the create would have recorded, so the deletion
-applies to it (--on-delete) as in a run never interrupted.
+intent recorded; only records created after the intent (less the side's clock skew) and
+still unpaired can be it. A record found by its match key (email, account name) wins over
+one found by name only, and a name-only hit whose match key names someone else is not it.
+When none is found, its match key and name may have been edited where it was created: a
+record made in the intent's window, claimed by no other intent, that holds every other value
+of the intent is it. Several leave the create unsure (never made twice). The record found
+for a create whose source was deleted since gets the pair the create would have recorded,
+so the deletion applies to it (--on-delete) as in a run never interrupted.
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from deskctl import clock
 from deskctl.models.records import Record, known_instant
 from deskctl.models.sync import CRM, DESK, SIDES, Pair, Side, other
 from deskctl.state.sync import SyncStore
-from deskctl.sync.mapping import MATCH_FIELD, ModuleMapping, fingerprint
+from deskctl.sync.mapping import MATCH_FIELD, NAME_FIELD, ModuleMapping, fingerprint
 from deskctl.sync.side import SideApi
 
-#: how much earlier than its intent a created record may say it was made (server clocks)
-CREATE_SKEW = timedelta(minutes=5)
-#: how much later than its intent a created record may say it was made
-CREATE_WINDOW = 2 * CREATE_SKEW
+#: how long after its intent a create may still make its record (a slow batch, retries)
+ANSWER_WAIT = timedelta(minutes=5)
 
 
 @dataclass
@@ -67,17 +65,18 @@ def _keys(mapping: ModuleMapping, side: Side, record: Record) -> set[str]:
     return keys
 
 
-def _since(intent: dict[str, Any]) -> datetime:
-    """The earliest creation time of a record the intent's create made."""
-    return clock.parse_time(intent["at"]) - CREATE_SKEW
+def _since(intent: dict[str, Any], skew: timedelta) -> datetime:
+    """The earliest creation time of a record the intent's create made (``skew``: the
+    target side's SideApi.clock_skew)."""
+    return clock.parse_time(intent["at"]) - skew
 
 
-def _window(intent: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When the record an intent's create made was created: from CREATE_SKEW before it to
-    CREATE_WINDOW after (the answer may come late: retries, a slow batch, server clocks), so
-    a record made by hand long after a create that never landed is not taken for it."""
+def _window(intent: dict[str, Any], skew: timedelta) -> tuple[datetime, datetime]:
+    """When the record an intent's create made was created, as _since, up to ANSWER_WAIT
+    (and the skew) after it: a record made by hand before the intent, or long after a
+    create that never landed, is not taken for it."""
     at = clock.parse_time(intent["at"])
-    return at - CREATE_SKEW, at + CREATE_WINDOW
+    return at - skew, at + skew + ANSWER_WAIT
 
 
 def _made_in(window: tuple[datetime, datetime], record: Record) -> bool:
@@ -130,7 +129,8 @@ class Gatherer:
             known = snap.paired(side)
             touched = (set(snap.records[side]) | snap.deleted[side]) - known
             for pair in self.sync.pairs_for(self.module, side, touched):
-                snap.pairs[pair.crm_id] = pair
+                # not over a lost create's pair (_orphaned) by its source's former one
+                snap.pairs.setdefault(pair.crm_id, pair)
 
     def _unpaired(self, side: Side, records: list[Record]) -> list[Record]:
         paired = {p.id(side) for p in self.sync.pairs_for(self.module, side,
@@ -248,19 +248,20 @@ class Gatherer:
                      found: dict[tuple[Side, str], list[Record]],
                      searched: dict[Side, list[Record]], paired: dict[Side, set[str]]
                      ) -> set[tuple[Side, str]]:
-        """Intents found by no key: their record's match key and name may have been edited
-        on the side it was created on. Candidates are unpaired records claimed by no other
-        intent, created in the intent's window (all of them were read: by this run's read,
-        or by a read since the oldest such intent), that hold at least one of the payload's
-        values: those holding most of them are added to ``found`` (a tie is unsure). Returns
-        the intents whose best record is several intents' best: unsure too."""
+        """Intents found by no key: their record's match key and name may both have been
+        edited on the side it was created on. Candidates are unpaired records claimed by no
+        other intent, created in the intent's window (all of them were read: by this run's
+        read, or by a read since the oldest such intent), that hold every other value of
+        the payload (one at least): added to ``found``. Returns the intents whose candidate
+        fits several intents: unsure."""
         lost = [k for k, v in found.items() if not v]
         if not lost:
             return set()
         claimed = {r.id for made in found.values() for r in made}
         pool: dict[Side, dict[str, Record]] = {s: {} for s in SIDES}
         for target in {other(side) for side, _ in lost}:
-            oldest = min(_since(open_[k][0]) for k in lost if other(k[0]) == target)
+            oldest = min(_since(open_[k][0], self.sides[target].clock_skew)
+                         for k in lost if other(k[0]) == target)
             read_from = self.sync.cursors(self.module).get(target)
             extra: list[Record] = []
             if target not in snap.full and read_from is not None and \
@@ -270,32 +271,34 @@ class Gatherer:
             for record in [*snap.records[target].values(), *searched[target], *extra]:
                 if record.id not in paired[target] and record.id not in claimed:
                     pool[target][record.id] = record
+        # each candidate's values once, indexed: lost intents x pool can be large
+        values = {(s, i): self.canonical(s, r) for s in SIDES for i, r in pool[s].items()}
         by_value: dict[Side, dict[str, list[str]]] = {s: {} for s in SIDES}
-        for side in SIDES:
-            for record in pool[side].values():
-                for value in _value_keys(self.canonical(side, record)):
-                    by_value[side].setdefault(value, []).append(record.id)
-        held: dict[tuple[Side, str], dict[str, int]] = {}
+        for (side, record_id), held in values.items():
+            for value in _value_keys(held):
+                by_value[side].setdefault(value, []).append(record_id)
+        identity = {MATCH_FIELD[self.module][0], NAME_FIELD[self.module][0]}
+        fits: dict[tuple[Side, str], list[str]] = {}
         for key in lost:
-            target, window = other(key[0]), _window(open_[key][0])
-            held[key] = {}
-            for value in _value_keys(open_[key][0]["payload"]):
-                for record_id in by_value[target].get(value, ()):
-                    held[key][record_id] = held[key].get(record_id, 0) + 1
-            held[key] = {i: n for i, n in held[key].items()
-                         if not pool[target][i].created_time
-                         or _made_in(window, pool[target][i])}
-        self._creation_times(pool, {(other(k[0]), i) for k, ids in held.items() for i in ids
+            target, payload = other(key[0]), open_[key][0]["payload"]
+            rest = {n: v for n, v in payload.items() if n not in identity}
+            anchor = sorted(_value_keys(rest))[:1]  # a fit holds them all: any one finds it
+            window = _window(open_[key][0], self.sides[target].clock_skew)
+            fits[key] = [i for value in anchor for i in by_value[target].get(value, ())
+                         if (not pool[target][i].created_time
+                             or _made_in(window, pool[target][i]))
+                         and all(values[(target, i)].get(n) == v for n, v in rest.items())]
+        self._creation_times(pool, {(other(k[0]), i) for k, ids in fits.items() for i in ids
                                     if not pool[other(k[0])][i].created_time})
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
-        for key, holding in held.items():
-            target, window = other(key[0]), _window(open_[key][0])
-            made = {i: n for i, n in holding.items() if _made_in(window, pool[target][i])}
-            most = max(made.values(), default=0)
-            for record_id in (i for i, n in made.items() if n == most):
-                found[key].append(pool[target][record_id])
-                holders.setdefault((target, record_id), []).append(key)
-        # a record that is several intents' best is none's alone (a tie: _recover's rule)
+        for key, ids in fits.items():
+            target = other(key[0])
+            window = _window(open_[key][0], self.sides[target].clock_skew)
+            for record in (pool[target][i] for i in ids):
+                if _made_in(window, record):
+                    found[key].append(record)
+                    holders.setdefault((target, record.id), []).append(key)
+        # a record that fits several intents is none's alone
         return {k for keys in holders.values() if len(keys) > 1 for k in keys}
 
     def _creation_times(self, pool: dict[Side, dict[str, Record]],
@@ -321,7 +324,7 @@ class Gatherer:
     def _made(self, index: dict[str, list[Record]], target: Side, intent: dict[str, Any],
               keys: set[str], paired: set[str]) -> list[Record]:
         """Unpaired records of ``target`` created since the intent that share a key."""
-        since = _since(intent)
+        since = _since(intent, self.sides[target].clock_skew)
         match = MATCH_FIELD[self.module][0]
         wanted = str(intent["payload"].get(match) or "").lower()
         strong: dict[str, Record] = {}

@@ -47,6 +47,11 @@ class SideApi:
         return cast(timedelta, self.api.time_step)
 
     @property
+    def clock_skew(self) -> timedelta:
+        """How far the side's clock may be from ours (0: the local sandbox in process)."""
+        return cast(timedelta, self.api.clock_skew)
+
+    @property
     def batch(self) -> int:
         """Records per write batch: what one CRM call takes, or a round of Desk calls."""
         return int(self.api.write_batch)

@@ -276,11 +276,11 @@ def test_lost_create_answer_then_match_key_edited_creates_no_duplicate(
 
 
 @pytest.mark.parametrize("source", ["crm", "desk"])
-def test_lost_create_answer_then_match_key_and_phone_of_the_copy_edited_creates_no_duplicate(
+def test_lost_create_answer_then_match_key_and_name_of_the_copy_edited_creates_no_duplicate(
         tmp_path: Path, source: str) -> None:
-    """As above, with the copy's email and phone both edited: the copy is still found (the
-    one record made in the create's window holding its name, read again with its
-    Created_Time / createdTime), linked, both edits kept; nothing made twice."""
+    """As above, with the copy's email and last name both edited: the copy is still found
+    (made in the create's window, read again with its Created_Time / createdTime, holding
+    every other value), linked, both edits kept; nothing made twice."""
     crm_values, kind, desk_values, crm_key, desk_key, new_value = RECORDS["Contacts"]
     for world in served_world(tmp_path, None, lost_rate=1.0):
         crm, desk = world.sandbox.crm, first_desk(world.sandbox)
@@ -297,10 +297,10 @@ def test_lost_create_answer_then_match_key_and_phone_of_the_copy_edited_creates_
             [desk_record] = desk.list_records(kind)
             if source == "desk":
                 crm.update_records("Contacts", [(crm_record.id, {crm_key: new_value,
-                                                                 "Phone": "+1 999"})])
+                                                                 "Last_Name": "Berg"})])
             else:
                 desk.update_record(kind, desk_record.id, {desk_key: new_value,
-                                                          "phone": "+1 999"})
+                                                          "lastName": "Berg"})
         world.finish()
         world.finish()
         with world.emulator.lock:
@@ -308,7 +308,7 @@ def test_lost_create_answer_then_match_key_and_phone_of_the_copy_edited_creates_
             [desk_after] = desk.list_records(kind)
             assert (crm_after.id, desk_after.id) == (crm_record.id, desk_record.id)
             assert crm_after.data[crm_key] == desk_after.data[desk_key] == new_value
-            assert crm_after.data["Phone"] == desk_after.data["phone"] == "+1 999"
+            assert crm_after.data["Last_Name"] == desk_after.data["lastName"] == "Berg"
 
 
 def open_intents(world: ServedWorld, module: str) -> int:

@@ -187,13 +187,20 @@ def test_a_recreate_cut_short_is_linked_even_when_the_winning_edit_is_undone(
     close(world)
 
 
+LIMIT = pytest.mark.xfail(strict=True, reason=(
+    "known limit, chosen: a lost create whose match key and a value other than its name were "
+    "edited where it landed is told from a namesake made there since (another person: "
+    "linking would silently merge two people) only by that value, so it is made again"))
+
+
 @pytest.mark.parametrize("source", ["crm", "desk"])
-@pytest.mark.parametrize("edited", [("Email", "Phone"), ("Email", "Last_Name")])
+@pytest.mark.parametrize("edited", [("Email", "Last_Name"),
+                                    pytest.param(("Email", "Phone"), marks=LIMIT)])
 def test_match_key_and_another_field_edited_where_the_lost_create_landed(
         tmp_path: Path, source: str, edited: tuple[str, str]) -> None:
-    """The record a lost create made, its match key and another field edited where it
-    landed: found by the value it still holds (the one record made in the intent's window
-    holding any), linked, the edits kept on both sides; never created again."""
+    """The record a lost create made, its match key and name edited where it landed:
+    found by every other value it holds (made in the intent's window), linked, the edits
+    kept on both sides, never created again."""
     target = "desk" if source == "crm" else "crm"
     crm, _desk, *_ = CASES["Contacts"]
     made = killed_after_create(tmp_path, "Contacts", source)
@@ -351,3 +358,68 @@ def test_a_lost_create_whose_source_is_deleted_before_the_rerun(
     assert killed.service.errors() == []
     close(killed)
     close(whole)
+
+
+def recreate_cut_short_then_source_deleted(home: Path, mode: str, killed: bool) -> SyncWorld:
+    crm, *_ = CASES["Contacts"]
+    world = make_world(home, mode=mode, on_delete="propagate")
+    source = world.crm_create("Contacts", **crm)
+    world.run()
+    [first] = records(world, "desk", "Contacts")
+    world.desk.delete_record("contacts", first.id)
+    world.crm_update("Contacts", source, Phone="+1 200")  # the edit wins: made again
+    close(world)
+    proc = run(home, "create-desk-sent" if killed else None)
+    assert proc.returncode == (99 if killed else 0), proc.stderr
+    world = make_world(home, mode=None)
+    assert world.crm.delete_records("Contacts", [source])[0].ok
+    close(world)
+    for _ in range(2):
+        proc = run(home, None, "--max-delete", "100%")
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["modules"]["Contacts"]["counts"] == {}  # converged
+    return make_world(home, mode=None)
+
+
+@pytest.mark.parametrize("mode", ["one-way", "bidirectional"])
+def test_a_recreate_cut_short_whose_source_is_then_deleted(tmp_path: Path, mode: str) -> None:
+    """Deleted in Desk, edited in the CRM: made again in Desk, the answer lost; then the
+    CRM record is deleted. The pair the re-create would have recorded replaces the
+    source's former one (not put back over it), so the record made again is deleted like
+    in a run never killed (found by OneWayHistory: it was left on no pair)."""
+    killed = recreate_cut_short_then_source_deleted(tmp_path / "killed", mode, killed=True)
+    whole = recreate_cut_short_then_source_deleted(tmp_path / "whole", mode, killed=False)
+    assert contents(killed, "Contacts") == contents(whole, "Contacts") == \
+        {"crm": [], "desk": []}
+    assert killed.store.pairs("Contacts") == {} and killed.store.intents("Contacts") == {}
+    assert killed.service.errors() == []
+    close(killed)
+    close(whole)
+
+
+def test_a_lost_create_gone_is_not_found_in_a_record_sharing_one_value(tmp_path: Path) -> None:
+    """One-way: the record a lost create made is deleted in Desk before the rerun; Desk's
+    own account with the same phone (another name, another website, made before the
+    create) is not taken for it (found by OneWayHistory: it was linked and overwritten):
+    the account is made again, Desk's own left as it was and on no pair."""
+    world = make_world(tmp_path, mode="one-way")
+    own = world.desk.create_record("accounts", {"accountName": "Other Ltd", "phone": "+1 200",
+                                                "website": "https://other.example"}).id
+    source = world.crm_create("Accounts", Account_Name="Acme GmbH", Phone="+1 200",
+                              Website="https://acme.example")
+    close(world)
+    assert run(tmp_path, "create-desk-sent").returncode == 99
+    world = make_world(tmp_path, mode=None)
+    [made] = [r for r in records(world, "desk", "Accounts") if r.id != own]
+    world.desk.delete_record("accounts", made.id)
+    close(world)
+    assert run(tmp_path).returncode == 0
+    world = make_world(tmp_path, mode=None)
+    desk = {r.id: r.data for r in records(world, "desk", "Accounts")}
+    assert desk.pop(own) == {"accountName": "Other Ltd", "phone": "+1 200",
+                             "website": "https://other.example"}
+    [(again, values)] = desk.items()
+    assert values["accountName"] == "Acme GmbH"
+    assert {p.crm_id: p.desk_id for p in world.store.pairs("Accounts").values()} == \
+        {source: again}
+    close(world)

@@ -27,6 +27,8 @@ class LocalCrm(CrmApi):
         self.acting_email = acting_email
         self.fine = fine
         self.time_step: timedelta = MICROSECOND if fine else CrmApi.time_step
+        # in process, the sandbox stamps with our own clock
+        self.clock_skew: timedelta = timedelta(0) if fine else CrmApi.clock_skew
 
     def users(self) -> list[CrmUser]:
         rows = self.db.conn.execute("SELECT * FROM crm_users ORDER BY rowid").fetchall()

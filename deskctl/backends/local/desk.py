@@ -38,6 +38,7 @@ class LocalDesk(DeskApi):
         self.db = db
         self.fine = fine
         self.time_step: timedelta = MICROSECOND if fine else DeskApi.time_step
+        self.clock_skew: timedelta = timedelta(0) if fine else DeskApi.clock_skew
         if not db.conn.execute("SELECT 1 FROM portals WHERE id = ?", (portal_id,)).fetchone():
             raise NotFound(f"no Desk portal with id {portal_id}")
 
