@@ -67,6 +67,15 @@ def update(world: SyncWorld, side: str, module: str, record_id: str,
         world.desk.update_record(KIND[module], record_id, data)
 
 
+def converged(home: Path, module: str, *args: str) -> SyncWorld:
+    """Two reruns that finish: the second has nothing left to do. Returns the world."""
+    for _ in range(2):
+        proc = run(home, None, *args)
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["modules"][module]["counts"] == {}
+    return make_world(home, mode=None)
+
+
 def killed_after_create(home: Path, module: str, source: str) -> str:
     """A record made on ``source``, then a run stopped right after creating its copy on the
     other side; returns the id of that copy (paired nowhere)."""
@@ -94,11 +103,7 @@ def test_match_key_edited_where_the_lost_create_landed_is_recovered(
     world = make_world(tmp_path, mode=None)
     update(world, target, module, made, {crm_key if target == "crm" else desk_key: new_value})
     close(world)
-    for _ in range(2):
-        proc = run(tmp_path)
-        assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["modules"][module]["counts"] == {}  # converged
-    world = make_world(tmp_path, mode=None)
+    world = converged(tmp_path, module)
     [crm_record] = records(world, "crm", module)  # no orphan copied back
     [desk_record] = records(world, "desk", module)  # no second create
     assert desk_record.id == made or crm_record.id == made
@@ -173,11 +178,7 @@ def test_a_recreate_cut_short_is_linked_even_when_the_winning_edit_is_undone(
     [made] = records(world, "desk", "Contacts")
     world.crm_update("Contacts", source, Phone="+1 100")  # the edit undone
     close(world)
-    for _ in range(2):
-        proc = run(tmp_path)
-        assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["modules"]["Contacts"]["counts"] == {}  # converged
-    world = make_world(tmp_path, mode=None)
+    world = converged(tmp_path, "Contacts")
     assert [r.id for r in records(world, "crm", "Contacts")] == [source]
     assert [(r.id, r.data["phone"]) for r in records(world, "desk", "Contacts")] == \
         [(made.id, "+1 100")]  # the undo is an edit since the re-create: it flows
@@ -210,11 +211,7 @@ def test_match_key_and_another_field_edited_where_the_lost_create_landed(
     update(world, target, "Contacts", made,
            {f if target == "crm" else names[f]: new[f] for f in edited})
     close(world)
-    for _ in range(2):
-        proc = run(tmp_path)
-        assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["modules"]["Contacts"]["counts"] == {}  # converged
-    world = make_world(tmp_path, mode=None)
+    world = converged(tmp_path, "Contacts")
     [crm_record] = records(world, "crm", "Contacts")
     [desk_record] = records(world, "desk", "Contacts")
     assert made in (crm_record.id, desk_record.id)
@@ -327,12 +324,8 @@ def lost_create_then_source_deleted(home: Path, module: str, source: str, mode: 
     else:
         world.desk.delete_record(KIND[module], made_from)
     close(world)
-    for _ in range(2):
-        # the guard counts the lost create's pair as the uninterrupted run's: 1 of 1
-        proc = run(home, None, "--max-delete", "100%")
-        assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["modules"][module]["counts"] == {}  # converged
-    return make_world(home, mode=None)
+    # the guard counts the lost create's pair as the uninterrupted run's: 1 of 1
+    return converged(home, module, "--max-delete", "100%")
 
 
 @pytest.mark.parametrize("module", ["Contacts", "Accounts"])
@@ -374,11 +367,7 @@ def recreate_cut_short_then_source_deleted(home: Path, mode: str, killed: bool) 
     world = make_world(home, mode=None)
     assert world.crm.delete_records("Contacts", [source])[0].ok
     close(world)
-    for _ in range(2):
-        proc = run(home, None, "--max-delete", "100%")
-        assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["modules"]["Contacts"]["counts"] == {}  # converged
-    return make_world(home, mode=None)
+    return converged(home, "Contacts", "--max-delete", "100%")
 
 
 @pytest.mark.parametrize("mode", ["one-way", "bidirectional"])
