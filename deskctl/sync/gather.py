@@ -9,9 +9,10 @@ still unpaired can be it. A record found by its match key (email, account name) 
 one found by name only, and a name-only hit whose match key names someone else is not it.
 When none is found, its match key and name may have been edited where it was created: a
 record made in the intent's window, claimed by no other intent, that holds every other value
-of the intent is it. Several leave the create unsure (never made twice). The record found
-for a create whose source was deleted since gets the pair the create would have recorded,
-so the deletion applies to it (--on-delete) as in a run never interrupted.
+of the intent (two at least when its name was edited too) is it. Several leave the create
+unsure (never made twice). The record found for a create whose source was deleted since
+gets the pair the create would have recorded, so the deletion applies to it (--on-delete)
+as in a run never interrupted.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def _window(intent: dict[str, Any], skew: timedelta) -> tuple[datetime, datetime
 def _made_in(window: tuple[datetime, datetime], record: Record) -> bool:
     created = known_instant(record.created_time)
     return created is not None and window[0] <= created <= window[1]
+
+
+def _evidence(match: str, name: str, payload: dict[str, Any], held: dict[str, Any]) -> int:
+    """How many values besides its match key and name a record holding all of them must
+    have to be taken for the record a create made with ``payload``: none with the same
+    name, two without (a first name alone is no evidence), one where the name is the match
+    key (Accounts)."""
+    if name == match:
+        return 1
+    return 0 if payload.get(name) and held.get(name) == payload.get(name) else 2
 
 
 def _value_keys(values: dict[str, Any]) -> set[str]:
@@ -251,9 +262,9 @@ class Gatherer:
         """Intents found by no key: their record's match key and name may both have been
         edited on the side it was created on. Candidates are unpaired records claimed by no
         other intent, created in the intent's window (all of them were read: by this run's
-        read, or by a read since the oldest such intent), that hold every other value of
-        the payload (one at least): added to ``found``. Returns the intents whose candidate
-        fits several intents: unsure."""
+        read, or by a read since the oldest such intent), that hold every value of the
+        payload but its match key and name (and enough of them: _evidence): added to
+        ``found``. Returns the intents whose candidate fits several intents: unsure."""
         lost = [k for k, v in found.items() if not v]
         if not lost:
             return set()
@@ -277,17 +288,20 @@ class Gatherer:
         for (side, record_id), held in values.items():
             for value in _value_keys(held):
                 by_value[side].setdefault(value, []).append(record_id)
-        identity = {MATCH_FIELD[self.module][0], NAME_FIELD[self.module][0]}
+        match, name = MATCH_FIELD[self.module][0], NAME_FIELD[self.module][0]
         fits: dict[tuple[Side, str], list[str]] = {}
         for key in lost:
             target, payload = other(key[0]), open_[key][0]["payload"]
-            rest = {n: v for n, v in payload.items() if n not in identity}
-            anchor = sorted(_value_keys(rest))[:1]  # a fit holds them all: any one finds it
+            rest = {n: v for n, v in payload.items() if n not in (match, name)}
+            held = sorted(_value_keys(rest))
             window = _window(open_[key][0], self.sides[target].clock_skew)
+            # a fit holds every value of ``held`` (or the name): any one of them finds it
+            anchor = (held or sorted(_value_keys({name: payload.get(name)})))[:1]
             fits[key] = [i for value in anchor for i in by_value[target].get(value, ())
                          if (not pool[target][i].created_time
                              or _made_in(window, pool[target][i]))
-                         and all(values[(target, i)].get(n) == v for n, v in rest.items())]
+                         and all(values[(target, i)].get(n) == v for n, v in rest.items())
+                         and len(held) >= _evidence(match, name, payload, values[(target, i)])]
         self._creation_times(pool, {(other(k[0]), i) for k, ids in fits.items() for i in ids
                                     if not pool[other(k[0])][i].created_time})
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}

@@ -220,8 +220,10 @@ def test_every_create_answer_lost_on_both_sides_is_found_not_made_again(
 
 #: module -> (CRM values, the Desk collection and values, CRM/Desk match field, new key)
 RECORDS: dict[str, tuple[dict[str, Any], str, dict[str, Any], str, str, str]] = {
-    "Contacts": ({"Last_Name": "Ames", "Email": "ames@x.example", "Phone": "+1 100"},
-                 "contacts", {"lastName": "Ames", "email": "ames@x.example", "phone": "+1 100"},
+    "Contacts": ({"First_Name": "Ada", "Last_Name": "Ames", "Email": "ames@x.example",
+                  "Phone": "+1 100"},
+                 "contacts", {"firstName": "Ada", "lastName": "Ames", "email": "ames@x.example",
+                              "phone": "+1 100"},
                  "Email", "email", "ames.new@x.example"),
     "Accounts": ({"Account_Name": "Acme GmbH", "Phone": "+1 200"},
                  "accounts", {"accountName": "Acme GmbH", "phone": "+1 200"},

@@ -21,8 +21,10 @@ from tests.sync.test_processes import env_for
 KIND = {"Accounts": "accounts", "Contacts": "contacts"}
 #: module -> (CRM values, Desk values of the same record, CRM/Desk match field, edited key)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str, str, str]] = {
-    "Contacts": ({"Last_Name": "Ames", "Email": "ames@x.example", "Phone": "+1 100"},
-                 {"lastName": "Ames", "email": "ames@x.example", "phone": "+1 100"},
+    "Contacts": ({"First_Name": "Ada", "Last_Name": "Ames", "Email": "ames@x.example",
+                  "Phone": "+1 100"},
+                 {"firstName": "Ada", "lastName": "Ames", "email": "ames@x.example",
+                  "phone": "+1 100"},
                  "Email", "email", "ames.new@x.example"),
     "Accounts": ({"Account_Name": "Acme GmbH", "Phone": "+1 200"},
                  {"accountName": "Acme GmbH", "phone": "+1 200"},
@@ -411,4 +413,30 @@ def test_a_lost_create_gone_is_not_found_in_a_record_sharing_one_value(tmp_path:
     assert values["accountName"] == "Acme GmbH"
     assert {p.crm_id: p.desk_id for p in world.store.pairs("Accounts").values()} == \
         {source: again}
+    close(world)
+
+
+def test_a_lost_create_gone_is_not_found_in_a_contact_sharing_only_a_first_name(
+        tmp_path: Path) -> None:
+    """The record a lost create made is deleted in Desk; a contact made there by hand in
+    the create's window has the same first name and, like the CRM's, no phone: another
+    last name and email. A first name alone is no evidence: the contact is made again,
+    the other one kept apart from it (in both ways, copied as a new CRM contact)."""
+    world = make_world(tmp_path)
+    source = world.crm_create("Contacts", First_Name="Ada", Last_Name="Ames",
+                              Email="ames@x.example")
+    close(world)
+    assert run(tmp_path, "create-desk-sent").returncode == 99
+    world = make_world(tmp_path, mode=None)
+    [made] = records(world, "desk", "Contacts")
+    world.desk.delete_record("contacts", made.id)
+    other = world.desk.create_record("contacts", {"firstName": "Ada", "lastName": "Smith",
+                                                  "email": "smith@x.example"}).id
+    close(world)
+    world = converged(tmp_path, "Contacts")
+    pairs = {p.crm_id: p.desk_id for p in world.store.pairs("Contacts").values()}
+    assert pairs[source] not in (made.id, other)
+    desk = {r.id: r.data for r in records(world, "desk", "Contacts")}
+    assert desk[pairs[source]]["lastName"] == "Ames"
+    assert desk[other]["lastName"] == "Smith"  # not merged with the CRM's Ames
     close(world)
