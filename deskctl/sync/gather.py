@@ -86,13 +86,20 @@ def _made_in(window: tuple[datetime, datetime], record: Record) -> bool:
 
 
 def _evidence(match: str, name: str, payload: dict[str, Any], held: dict[str, Any]) -> int:
-    """How many values besides its match key and name a record holding all of them must
-    have to be taken for the record a create made with ``payload``: none with the same
-    name, two without (a first name alone is no evidence), one where the name is the match
-    key (Accounts)."""
+    """How many of the values besides its match key and name a record holding them
+    (_holds) must share with ``payload`` to be taken for the record a create made with it:
+    none with the same name, two without (a first name alone is no evidence), one where the
+    name is the match key (Accounts)."""
     if name == match:
         return 1
     return 0 if payload.get(name) and held.get(name) == payload.get(name) else 2
+
+
+def _holds(values: dict[str, Any], lookups: set[str], held: dict[str, Any]) -> bool:
+    """Whether a record holds these values; a lookup may have been set or cleared since
+    (deleting an account takes it off its contacts), not changed to another."""
+    return all(held.get(n) == v or (n in lookups and None in (v, held.get(n)))
+               for n, v in values.items())
 
 
 def _value_keys(values: dict[str, Any]) -> set[str]:
@@ -289,19 +296,22 @@ class Gatherer:
             for value in _value_keys(held):
                 by_value[side].setdefault(value, []).append(record_id)
         match, name = MATCH_FIELD[self.module][0], NAME_FIELD[self.module][0]
+        lookups = {f.crm for f in self.mapping.lookups}
         fits: dict[tuple[Side, str], list[str]] = {}
         for key in lost:
             target, payload = other(key[0]), open_[key][0]["payload"]
             rest = {n: v for n, v in payload.items() if n not in (match, name)}
-            held = sorted(_value_keys(rest))
+            plain = {n: v for n, v in rest.items() if n not in lookups}
+            # a fit holds every plain value (or the name): any one of them finds it
+            anchor = (sorted(_value_keys(plain))
+                      or sorted(_value_keys({name: payload.get(name)})))[:1]
             window = _window(open_[key][0], self.sides[target].clock_skew)
-            # a fit holds every value of ``held`` (or the name): any one of them finds it
-            anchor = (held or sorted(_value_keys({name: payload.get(name)})))[:1]
             fits[key] = [i for value in anchor for i in by_value[target].get(value, ())
                          if (not pool[target][i].created_time
                              or _made_in(window, pool[target][i]))
-                         and all(values[(target, i)].get(n) == v for n, v in rest.items())
-                         and len(held) >= _evidence(match, name, payload, values[(target, i)])]
+                         and _holds(rest, lookups, values[(target, i)])
+                         and len(_value_keys(rest) & _value_keys(values[(target, i)]))
+                         >= _evidence(match, name, payload, values[(target, i)])]
         self._creation_times(pool, {(other(k[0]), i) for k, ids in fits.items() for i in ids
                                     if not pool[other(k[0])][i].created_time})
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}

@@ -187,15 +187,18 @@ class SyncRun:
 
     def _dangling(self, snap: Snapshot, record: Record, values: dict[str, Any]) -> None:
         """A paired CRM contact still naming a deleted account (the CRM documents nothing
-        of its contacts; the local CRM keeps the id) is no edit: the field reads as its
-        pair's base, not as a clearing nobody made. Desk takes a trashed account off its
+        of its contacts; the local CRM keeps the id) is no edit: the field reads as what it
+        held at the last sync, not as a clearing nobody made. Desk takes a trashed account off its
         contacts, so a Desk record read naming one has none now (docs/deletions.md)."""
         pair = snap.pairs.get(record.id)
         if pair is None or not pair.base:
             return
+        # what the CRM held at the last sync: the base, or what it held when a write to it
+        # was decided and not yet made (a killed run): that write is still owed
+        last = {**pair.base, **pair.held.get(CRM, {})}
         for field in self.mappings[snap.module].lookups:
             if (CRM, str(record.data.get(field.crm))) in self.gone:
-                values[field.crm] = pair.base.get(field.crm)
+                values[field.crm] = last.get(field.crm)
 
     # planning
 

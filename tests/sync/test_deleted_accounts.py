@@ -10,6 +10,8 @@ CRM contact still naming the account is no edit). test_account_deleted_by_the_sy
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 from deskctl import clock
 from tests.sync.conftest import SyncWorld, make_world
+from tests.sync.test_processes import env_for
 
 
 def settled(world: SyncWorld) -> None:
@@ -131,3 +134,35 @@ def test_an_account_not_synced_yet_is_still_reported(world: SyncWorld) -> None:
         [error] = world.service.errors()
         assert f"its account desk:{account} is not synced yet" in str(error)
         assert list(world.crm.list_records("Contacts")) == []
+
+
+def test_a_clearing_owed_to_a_crm_contact_naming_a_deleted_account_survives_a_kill(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CRM account deleted, the Desk contact's account cleared: the run records the
+    contact's pair owing the CRM the clearing, and is killed before writing it. The CRM
+    contact, still naming the deleted account, is read again (an edit): it reads as what
+    it held when the write was decided, so the write is still owed and made, not as the
+    pair's new base, which took it for done (found by AccountLinkHistory)."""
+    time = Clock(monkeypatch)
+    world = make_world(tmp_path, on_delete="propagate")
+    account, contact, desk_contact = linked_pair(world, time)
+    world.crm.delete_records("Accounts", [account])
+    world.desk.update_record("contacts", desk_contact, {"accountId": None})
+    world.backend.close()
+    world.state.close()
+    env = {**env_for(tmp_path), "DESKCTL_NOW": clock.iso(time.now),
+           "DESKCTL_TEST_EXIT_AFTER": "state:2"}  # the Contacts pairs recorded, no write
+    proc = subprocess.run([sys.executable, "-m", "deskctl", "sync", "run", "--force"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 99, proc.stderr
+    world = make_world(tmp_path, mode=None)
+    assert "crm" in world.store.pairs("Contacts")[contact].held  # owed, not written
+    time.tick()
+    world.crm_update("Contacts", contact, Phone="+1 500")
+    report = world.run(force=True)
+    assert report["errors"] == report["conflicts"] == 0, world.service.errors()
+    assert world.crm.get_record("Contacts", contact).data.get("Account_Name") is None
+    desk = world.desk.get_record("contacts", desk_contact).data
+    assert (desk.get("phone"), desk.get("accountId")) == ("+1 500", None)
+    time.tick()
+    settled(world)

@@ -440,3 +440,30 @@ def test_a_lost_create_gone_is_not_found_in_a_contact_sharing_only_a_first_name(
     assert desk[pairs[source]]["lastName"] == "Ames"
     assert desk[other]["lastName"] == "Smith"  # not merged with the CRM's Ames
     close(world)
+
+
+def test_a_lost_create_whose_copy_lost_its_account_and_email_is_found(tmp_path: Path) -> None:
+    """A Desk contact of an account copied to the CRM, that create's answer lost; then the
+    copy's email is edited and its account taken off (as deleting the account does). An
+    account set or cleared since is no contradiction: the copy is found, linked, both
+    edits kept; not made twice (found by AccountLinkHistory)."""
+    world = make_world(tmp_path)
+    account = world.desk.create_record("accounts", {"accountName": "Acme GmbH"}).id
+    world.desk.create_record("contacts", {"firstName": "Ada", "lastName": "Ames",
+                                          "email": "ames@x.example", "phone": "+1 100",
+                                          "accountId": account})
+    close(world)
+    assert run(tmp_path, "create-crm-sent:2").returncode == 99  # the contact's batch
+    world = make_world(tmp_path, mode=None)
+    [made] = records(world, "crm", "Contacts")
+    assert made.data.get("Account_Name")
+    update(world, "crm", "Contacts", made.id, {"Email": "ames.new@x.example",
+                                               "Account_Name": None})
+    close(world)
+    world = converged(tmp_path, "Contacts")
+    [crm] = records(world, "crm", "Contacts")
+    [desk] = records(world, "desk", "Contacts")
+    assert crm.id == made.id
+    assert crm.data["Email"] == desk.data["email"] == "ames.new@x.example"
+    assert not crm.data.get("Account_Name") and not desk.data.get("accountId")
+    close(world)
