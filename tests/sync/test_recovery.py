@@ -1,8 +1,10 @@
 """Recovery of a create whose answer was lost (real `deskctl sync run` processes stopped by
 DESKCTL_TEST_EXIT_AFTER=create-<side>-sent: written, recorded nowhere), when the created
-record's match key is edited where it was created before the rerun: it is found, linked and
-merged (the edit kept on both sides), never created twice; when several records could be
-it, nothing is created and a problem is recorded."""
+record's match key (and more) is edited where it was created before the rerun: it is found,
+linked and merged (the edit kept on both sides), never created twice; when several records
+could be it, nothing is created and a problem is recorded. Also: its source deleted before
+the rerun (--on-delete applies as in a run never killed), and records that are not it
+(made long after, sharing one value) left alone."""
 
 from __future__ import annotations
 
