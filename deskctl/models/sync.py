@@ -45,6 +45,11 @@ class Pair:
     def owes(self) -> bool:
         return bool(self.held)
 
+    def last(self, side: Side) -> dict[str, Any]:
+        """What ``side`` held at the last sync: the base, or for a side that still owes a
+        write, what it held when the write was decided."""
+        return {**(self.base or {}), **self.held.get(side, {})}
+
 
 class Planned(Protocol):
     """What Outstanding reads of a planned action (sync/plan.py's Action)."""

@@ -58,24 +58,16 @@ class Snapshot:
 
 
 def _keys(mapping: ModuleMapping, side: Side, record: Record) -> set[str]:
-    keys = set()
-    for pair in mapping.fields:
-        value = record.data.get(pair.name(side))
-        if value and pair.type != "lookup":
-            keys.add(f"{pair.crm}={' '.join(str(value).split()).lower()}")
-    return keys
-
-
-def _since(intent: dict[str, Any], skew: timedelta) -> datetime:
-    """The earliest creation time of a record the intent's create made (``skew``: the
-    target side's SideApi.clock_skew)."""
-    return clock.parse_time(intent["at"]) - skew
+    """A side's record's values as _value_keys, lookups left out (ids are not keys)."""
+    return _value_keys({pair.crm: record.data.get(pair.name(side)) or None
+                        for pair in mapping.fields if pair.type != "lookup"})
 
 
 def _window(intent: dict[str, Any], skew: timedelta) -> tuple[datetime, datetime]:
-    """When the record an intent's create made was created, as _since, up to ANSWER_WAIT
-    (and the skew) after it: a record made by hand before the intent, or long after a
-    create that never landed, is not taken for it."""
+    """When the record an intent's create made was created (``skew``: the target side's
+    SideApi.clock_skew): from the skew before the intent to ANSWER_WAIT and the skew after
+    it, so a record made by hand long after a create that never landed is not taken for
+    it."""
     at = clock.parse_time(intent["at"])
     return at - skew, at + skew + ANSWER_WAIT
 
@@ -276,10 +268,10 @@ class Gatherer:
         if not lost:
             return set()
         claimed = {r.id for made in found.values() for r in made}
+        windows = {k: _window(open_[k][0], self.sides[other(k[0])].clock_skew) for k in lost}
         pool: dict[Side, dict[str, Record]] = {s: {} for s in SIDES}
         for target in {other(side) for side, _ in lost}:
-            oldest = min(_since(open_[k][0], self.sides[target].clock_skew)
-                         for k in lost if other(k[0]) == target)
+            oldest = min(windows[k][0] for k in lost if other(k[0]) == target)
             read_from = self.sync.cursors(self.module).get(target)
             extra: list[Record] = []
             if target not in snap.full and read_from is not None and \
@@ -305,7 +297,7 @@ class Gatherer:
             # a fit holds every plain value (or the name): any one of them finds it
             anchor = (sorted(_value_keys(plain))
                       or sorted(_value_keys({name: payload.get(name)})))[:1]
-            window = _window(open_[key][0], self.sides[target].clock_skew)
+            window = windows[key]
             fits[key] = [i for value in anchor for i in by_value[target].get(value, ())
                          if (not pool[target][i].created_time
                              or _made_in(window, pool[target][i]))
@@ -317,9 +309,8 @@ class Gatherer:
         holders: dict[tuple[Side, str], list[tuple[Side, str]]] = {}
         for key, ids in fits.items():
             target = other(key[0])
-            window = _window(open_[key][0], self.sides[target].clock_skew)
             for record in (pool[target][i] for i in ids):
-                if _made_in(window, record):
+                if _made_in(windows[key], record):
                     found[key].append(record)
                     holders.setdefault((target, record.id), []).append(key)
         # a record that fits several intents is none's alone
@@ -348,7 +339,7 @@ class Gatherer:
     def _made(self, index: dict[str, list[Record]], target: Side, intent: dict[str, Any],
               keys: set[str], paired: set[str]) -> list[Record]:
         """Unpaired records of ``target`` created since the intent that share a key."""
-        since = _since(intent, self.sides[target].clock_skew)
+        since = _window(intent, self.sides[target].clock_skew)[0]
         match = MATCH_FIELD[self.module][0]
         wanted = str(intent["payload"].get(match) or "").lower()
         strong: dict[str, Record] = {}

@@ -103,7 +103,7 @@ class Action:
 
 def _held_now(pair: Pair, side: Side, conflicts: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     """A side's values when it was not re-read: unchanged since the last sync."""
-    values = {**(pair.base or {}), **pair.held.get(side, {})}
+    values = pair.last(side)
     for name, (crm_value, desk_value) in conflicts.items():
         values[name] = crm_value if side == CRM else desk_value
     return values

@@ -193,9 +193,7 @@ class SyncRun:
         pair = snap.pairs.get(record.id)
         if pair is None or not pair.base:
             return
-        # what the CRM held at the last sync: the base, or what it held when a write to it
-        # was decided and not yet made (a killed run): that write is still owed
-        last = {**pair.base, **pair.held.get(CRM, {})}
+        last = pair.last(CRM)  # a write decided and not made yet is still owed
         for field in self.mappings[snap.module].lookups:
             if (CRM, str(record.data.get(field.crm))) in self.gone:
                 values[field.crm] = last.get(field.crm)
